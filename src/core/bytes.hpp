@@ -1,0 +1,27 @@
+// Byte buffers shared by every layer: owned Bytes and borrowed BytesView.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace yz {
+
+using Bytes = std::vector<std::uint8_t>;
+using BytesView = std::span<const std::uint8_t>;
+
+inline BytesView as_bytes(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+inline Bytes to_bytes(std::string_view text) {
+  auto view = as_bytes(text);
+  return {view.begin(), view.end()};
+}
+inline std::string to_string(BytesView bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+std::string to_hex(BytesView bytes);
+
+}  // namespace yz

@@ -1,0 +1,35 @@
+// Binary wire codec: Message <-> frame bytes, with strict validation of every
+// length, count and enum before allocation. Layouts: docs/protocol.md.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/bytes.hpp"
+#include "core/messages.hpp"
+#include "core/result.hpp"
+
+namespace yz {
+
+enum class DecodeErrorKind {
+  empty,          // zero-length frame
+  too_large,      // frame above kMaxFrameSize
+  unknown_type,   // type byte not in MessageType
+  truncated,      // frame ended inside a field
+  trailing_bytes, // bytes left after the last field
+  bad_length,     // a length or count above its limit
+  bad_enum,       // role, close code or error code out of range
+  bad_text,       // a string field that is not valid UTF-8
+};
+std::string_view decode_error_kind_name(DecodeErrorKind kind);
+
+struct DecodeError {
+  DecodeErrorKind kind;
+  std::uint8_t raw_type = 0;        // the frame's type byte, when present
+  std::uint32_t request_id = 0;     // the frame's request id, when present (for Error replies)
+  std::string detail;               // plain words: which field and why
+};
+
+Bytes encode(const Message& message);
+Result<Message, DecodeError> decode(BytesView frame);
+
+}  // namespace yz

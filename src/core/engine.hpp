@@ -1,0 +1,205 @@
+// The sans-IO node engine: the whole protocol logic of one node, for every role.
+// Inputs are calls (link events, frames, ticks, API requests), each carrying the
+// current time; outputs are Actions the shell drains with take_actions().
+// API completions run at the end of the input call that finished them, so a
+// completion may call the engine again without re-entering half-done work.
+// Shells: src/net (native), src/sim (simulator), web/ (WebAssembly).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/crypto.hpp"
+#include "core/messages.hpp"
+#include "core/metrics.hpp"
+#include "core/random.hpp"
+#include "core/routing_table.hpp"
+#include "core/time.hpp"
+
+namespace yz {
+
+using LinkId = std::uint64_t;
+
+struct EngineConfig {
+  Role role = Role::dht;
+  std::vector<std::string> advertised_addresses;  // ws:// URLs peers dial to reach us
+  std::string build_id = "dev";
+  std::vector<std::string> seeds;  // dialled at start: bootstrap server and/or known peers
+  std::uint16_t version_min = kProtocolVersionMin;
+  std::uint16_t version_max = kProtocolVersionMax;
+
+  std::size_t k = 20;      // replication factor and bucket size
+  std::size_t alpha = 3;   // lookup parallelism
+  std::size_t replacement_cache = 8;
+  std::size_t min_links = 3;         // connection policy: links kept open...
+  std::size_t max_links = 8;         // ...between these bounds
+  std::size_t max_query_links = 32;  // extra short-lived links opened by lookups
+
+  Millis request_timeout = 2000;
+  Millis handshake_timeout = 5000;
+  Millis maintenance_interval = 10'000;   // policy, self-lookup, bucket refresh
+  Millis query_link_idle = 10'000;        // idle query links close after this
+  Millis keepalive_interval = 25'000;     // ping an idle kept link this often
+  Millis keepalive_timeout = 60'000;      // no frame for this long: link is dead
+  Millis republish_interval = 10 * 60'000;
+  Millis registration_ttl = 5 * 60'000;   // bootstrap role: forget unseen nodes after this
+  std::uint32_t default_ttl_seconds = 3600;
+
+  std::size_t storage_max_bytes = 64 * 1024 * 1024;
+  std::size_t storage_max_values = 100'000;
+  bool metrics_enabled = true;
+};
+
+// ---- Outputs -------------------------------------------------------------
+struct SendFrame {
+  LinkId link;
+  Bytes frame;
+};
+// Open an outbound link to `address`; report link_connected or link_closed.
+struct DialAddress {
+  LinkId link;
+  std::string address;
+};
+// Close the link (a Goodbye frame with the same code was already queued).
+struct CloseLink {
+  LinkId link;
+  CloseCode code;
+  std::string reason;
+};
+enum class LogLevel { debug, info, warn };
+struct LogLine {
+  LogLevel level;
+  std::string text;
+};
+using Action = std::variant<SendFrame, DialAddress, CloseLink, LogLine>;
+
+// ---- API results -----------------------------------------------------------
+struct LookupResult {
+  bool ok = false;
+  std::string error;              // plain words when !ok
+  std::vector<Contact> closest;   // nearest first, up to k
+  int hops = 0;
+  int requests = 0;
+  int failures = 0;
+  Millis elapsed = 0;
+};
+struct PutResult {
+  bool ok = false;                 // at least one replica stored it
+  std::string error;
+  NodeId key;
+  std::uint64_t seq = 0;
+  int replicas_acked = 0;
+  int replicas_tried = 0;
+  std::vector<std::string> refusals;  // "<peer>: <reason>" per refusing replica
+  Millis elapsed = 0;
+};
+struct GetResult {
+  bool ok = false;                 // lookup ran to completion (found or not)
+  bool found = false;
+  std::string error;
+  NodeId key;
+  Bytes value;
+  std::uint64_t seq = 0;
+  int hops = 0;
+  int requests = 0;
+  int repaired = 0;                // replicas that lacked the value and were sent it
+  Millis elapsed = 0;
+};
+struct PingResult {
+  bool ok = false;
+  std::string error;
+  Millis rtt = 0;
+};
+
+// ---- Introspection ---------------------------------------------------------
+struct LinkInfo {
+  LinkId link = 0;
+  bool outbound = false;
+  bool ready = false;       // handshake complete
+  bool kept = false;        // held by the connection policy (else a query link)
+  NodeId peer;              // valid when ready
+  Role role = Role::dht;
+  std::string address;      // dialled address or remote endpoint
+  std::string build_id;
+  std::uint16_t version = 0;
+  Millis opened_at = 0;
+  Millis last_frame_at = 0;
+  DirectionCounters in, out;
+};
+struct PeerRefusal {
+  Millis at = 0;
+  std::string peer;         // address or id
+  CloseCode code;
+  std::string reason;
+};
+struct Status {
+  NodeId id;
+  Role role;
+  std::string build_id;
+  bool healthy = false;
+  std::vector<std::string> reasons;  // why not healthy (empty when healthy)
+  std::size_t links = 0;             // ready links kept by the connection policy
+  std::size_t query_links = 0;       // other open links
+  std::size_t routing_table_size = 0;
+  std::size_t stored_values = 0;
+  std::size_t stored_bytes = 0;
+  Millis started_at = 0;
+  Millis last_lookup_ok_at = -1;     // any lookup, -1 = never
+  Millis last_self_lookup_at = -1;
+  bool last_self_lookup_ok = false;
+  std::vector<LinkInfo> link_list;
+  std::vector<PeerRefusal> recent_refusals;  // newest last, bounded
+};
+
+class Engine {
+ public:
+  Engine(EngineConfig config, const Crypto& crypto, const Signer& signer, Random& random);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const NodeId& id() const;
+  const EngineConfig& config() const;
+
+  // ---- Inputs ----
+  void start(Millis now);
+  // Says goodbye on every link and fails pending requests. The engine stays inert.
+  void stop(Millis now);
+  // A peer connected to us; returns the id the shell uses for this link.
+  LinkId link_accepted(std::string remote, Millis now);
+  // A DialAddress succeeded at the transport level.
+  void link_connected(LinkId link, Millis now);
+  // The transport closed or failed (including a failed dial). Idempotent.
+  void link_closed(LinkId link, std::string reason, Millis now);
+  void frame_received(LinkId link, BytesView frame, Millis now);
+  // The transport refused a frame above kMaxFrameSize without reading it.
+  void frame_too_large(LinkId link, std::size_t size, Millis now);
+  void tick(Millis now);
+  // When tick() must next be called (kNever if nothing is scheduled).
+  Millis next_deadline() const;
+  std::vector<Action> take_actions();
+
+  // ---- API ----
+  // Hash a user key to its id: the one place user keys are hashed.
+  NodeId key_id(BytesView user_key) const;
+  void find_node(const NodeId& target, Millis now, std::function<void(const LookupResult&)> done);
+  void put(BytesView user_key, Bytes value, std::uint32_t ttl_seconds, Millis now,
+           std::function<void(const PutResult&)> done);
+  void get(BytesView user_key, Millis now, std::function<void(const GetResult&)> done);
+  void ping(const NodeId& peer, Millis now, std::function<void(const PingResult&)> done);
+
+  Status status(Millis now) const;
+  const Metrics& metrics() const;
+  std::vector<RoutingEntry> routing_entries() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace yz

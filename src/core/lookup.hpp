@@ -1,0 +1,57 @@
+// One iterative Kademlia lookup as a pure state machine (no IO, no clock):
+// the engine asks for queries to send, reports replies and failures, and reads
+// the result. At most alpha queries are in flight. The lookup terminates when
+// the k closest candidates not known to have failed have all answered, or when
+// nothing is left to ask, so it never contacts every node it hears of.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "core/messages.hpp"
+
+namespace yz {
+
+class Lookup {
+ public:
+  Lookup(const NodeId& target, const NodeId& self, std::size_t k, std::size_t alpha);
+
+  // Initial candidates (usually the routing table's closest). Self is skipped.
+  void seed(const std::vector<Contact>& contacts);
+  // Candidates to query now, marked in flight; empty when waiting or done.
+  std::vector<Contact> next_queries();
+  // `from` answered with `closer` contacts (duplicates and self ignored).
+  void on_reply(const NodeId& from, const std::vector<Contact>& closer);
+  // The query to `from` failed (timeout, error, link lost).
+  void on_failure(const NodeId& from);
+
+  bool done() const;
+  const NodeId& target() const { return target_; }
+  // The k closest candidates that answered, nearest first.
+  std::vector<Contact> result() const;
+  // Depth (in hops from the seeds, seeds = 1) of the closest answered candidate.
+  int hops() const;
+  int requests() const { return requests_; }
+  int failures() const { return failures_; }
+  std::size_t in_flight() const { return in_flight_; }
+
+ private:
+  enum class State { fresh, in_flight, answered, failed };
+  struct Candidate {
+    Contact contact;
+    State state = State::fresh;
+    int depth = 1;
+  };
+  Candidate* find(const NodeId& id);
+  void add(const Contact& contact, int depth);
+
+  NodeId target_;
+  NodeId self_;
+  std::size_t k_;
+  std::size_t alpha_;
+  std::vector<Candidate> candidates_;  // sorted by distance to target, nearest first
+  std::size_t in_flight_ = 0;
+  int requests_ = 0;
+  int failures_ = 0;
+};
+
+}  // namespace yz

@@ -1,0 +1,149 @@
+// Every message of the wire protocol as a plain struct. One frame carries one
+// message: a 1-byte type, a 4-byte little-endian request id, then the body.
+// Layouts, limits and semantics: docs/protocol.md. Encoding: core/codec.hpp.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/crypto.hpp"
+#include "core/node_id.hpp"
+#include "core/protocol.hpp"
+
+namespace yz {
+
+enum class MessageType : std::uint8_t {
+  hello = 0x01,
+  auth = 0x02,
+  goodbye = 0x03,
+  error = 0x04,
+  ping = 0x10,
+  pong = 0x11,
+  find_node = 0x12,
+  nodes = 0x13,
+  store = 0x14,
+  store_ack = 0x15,
+  find_value = 0x16,
+  value = 0x17,
+  peers_request = 0x18,
+};
+std::string_view message_type_name(MessageType type);
+inline constexpr std::size_t kMessageTypeCount = 13;
+// Dense index 0..kMessageTypeCount-1 for per-type counters; kMessageTypeCount when unknown.
+std::size_t message_type_index(std::uint8_t raw_type);
+MessageType message_type_at(std::size_t index);
+
+using Nonce = std::array<std::uint8_t, 32>;
+
+// How to reach a node: its id, role and the addresses it listens on
+// (ws:// or wss:// URLs; empty for browsers and clients, which cannot be dialled).
+struct Contact {
+  NodeId id;
+  Role role = Role::dht;
+  std::vector<std::string> addresses;
+  bool operator==(const Contact&) const = default;
+};
+
+// First frame on every link, sent by both sides at once.
+struct Hello {
+  std::uint16_t version_min = kProtocolVersionMin;
+  std::uint16_t version_max = kProtocolVersionMax;
+  Role role = Role::dht;
+  PublicKey public_key{};
+  std::vector<std::string> addresses;
+  std::string build_id;
+  Nonce nonce{};  // fresh per link; the peer signs it in Auth
+  bool operator==(const Hello&) const = default;
+};
+
+// Proof of key possession for this link: Ed25519 signature over
+// "yz-auth-v1" || peer's Hello.nonce || SHA-256(sender's own Hello frame).
+struct Auth {
+  Signature signature{};
+  bool operator==(const Auth&) const = default;
+};
+
+// Sent just before a node closes a link, so every transport carries the reason.
+struct Goodbye {
+  CloseCode code = CloseCode::normal;
+  std::string reason;
+  bool operator==(const Goodbye&) const = default;
+};
+
+// Reply to a request that failed; request_id names the request.
+struct Error {
+  std::uint32_t request_id = 0;
+  ErrorCode code = ErrorCode::internal;
+  std::string message;
+  bool operator==(const Error&) const = default;
+};
+
+struct Ping {
+  std::uint32_t request_id = 0;
+  bool operator==(const Ping&) const = default;
+};
+struct Pong {
+  std::uint32_t request_id = 0;
+  bool operator==(const Pong&) const = default;
+};
+
+struct FindNode {
+  std::uint32_t request_id = 0;
+  NodeId target;
+  bool operator==(const FindNode&) const = default;
+};
+
+// Reply to FindNode, FindValue (value absent) and PeersRequest.
+struct Nodes {
+  std::uint32_t request_id = 0;
+  std::vector<Contact> contacts;
+  bool operator==(const Nodes&) const = default;
+};
+
+// A value under a key id. seq orders versions: a higher seq replaces a lower one.
+struct Store {
+  std::uint32_t request_id = 0;
+  NodeId key;
+  std::uint64_t seq = 0;
+  std::uint32_t ttl_seconds = 0;
+  Bytes value;
+  bool operator==(const Store&) const = default;
+};
+struct StoreAck {
+  std::uint32_t request_id = 0;
+  bool operator==(const StoreAck&) const = default;
+};
+
+struct FindValue {
+  std::uint32_t request_id = 0;
+  NodeId key;
+  bool operator==(const FindValue&) const = default;
+};
+// Reply to FindValue when the value is held; ttl_seconds is the time left.
+struct Value {
+  std::uint32_t request_id = 0;
+  NodeId key;
+  std::uint64_t seq = 0;
+  std::uint32_t ttl_seconds = 0;
+  Bytes value;
+  bool operator==(const Value&) const = default;
+};
+
+// Ask for live peers to dial (served by yz-bootstrap and by every DHT node).
+struct PeersRequest {
+  std::uint32_t request_id = 0;
+  std::uint8_t max_peers = 16;
+  bool operator==(const PeersRequest&) const = default;
+};
+
+using Message = std::variant<Hello, Auth, Goodbye, Error, Ping, Pong, FindNode, Nodes, Store, StoreAck,
+                             FindValue, Value, PeersRequest>;
+
+MessageType type_of(const Message& message);
+// Request id of a message (0 for Hello, Auth, Goodbye).
+std::uint32_t request_id_of(const Message& message);
+
+}  // namespace yz

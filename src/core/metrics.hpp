@@ -1,0 +1,52 @@
+// Counters updated beside IO (frame in/out, lookups, errors). They are plain
+// integers: reading them cannot change behaviour, and when disabled they are
+// simply not incremented (Config::metrics_enabled).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "core/messages.hpp"
+#include "core/time.hpp"
+
+namespace yz {
+
+struct DirectionCounters {
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+};
+
+// Latency histogram with fixed upper bounds in milliseconds.
+struct LatencyHistogram {
+  static constexpr std::array<double, 12> kBoundsMs = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+  std::array<std::uint64_t, kBoundsMs.size() + 1> buckets{};  // last = +Inf
+  std::uint64_t count = 0;
+  double sum_ms = 0;
+  void record(Millis ms);
+};
+
+struct Metrics {
+  // Index: message_type_index(); the extra slot counts unknown types.
+  std::array<DirectionCounters, kMessageTypeCount + 1> in{};
+  std::array<DirectionCounters, kMessageTypeCount + 1> out{};
+  std::uint64_t decode_errors = 0;
+  std::uint64_t unknown_types = 0;
+  std::uint64_t handshakes_ok = 0;
+  std::uint64_t handshakes_failed = 0;
+  std::uint64_t links_opened = 0;
+  std::uint64_t links_closed = 0;
+  std::uint64_t dials_failed = 0;
+  std::uint64_t requests_timed_out = 0;
+  std::uint64_t lookups_ok = 0;
+  std::uint64_t lookups_failed = 0;
+  std::uint64_t stores_accepted = 0;
+  std::uint64_t stores_refused = 0;
+  std::uint64_t values_expired = 0;
+  std::uint64_t replicas_repaired = 0;
+  // Close codes sent / received, keyed by (code - 4000), 0..31.
+  std::array<std::uint64_t, 32> closes_sent{};
+  std::array<std::uint64_t, 32> closes_received{};
+  LatencyHistogram lookup_latency;
+};
+
+}  // namespace yz
