@@ -19,6 +19,8 @@ enum class DecodeErrorKind {
   bad_length,     // a length or count above its limit
   bad_enum,       // role, close code or error code out of range
   bad_text,       // a string field that is not valid UTF-8
+  invalid_value,  // a field outside its allowed values (version range, ttl, max_peers,
+                  // empty address, nonzero request id on Hello/Auth/Goodbye)
 };
 std::string_view decode_error_kind_name(DecodeErrorKind kind);
 
@@ -29,6 +31,8 @@ struct DecodeError {
   std::string detail;               // plain words: which field and why
 };
 
+// Throws std::invalid_argument (naming the field) when the message breaks a
+// limit decode() enforces, so every encoded frame decodes back to the same message.
 Bytes encode(const Message& message);
 Result<Message, DecodeError> decode(BytesView frame);
 

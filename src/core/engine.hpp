@@ -42,7 +42,8 @@ struct EngineConfig {
 
   Millis request_timeout = 2000;
   Millis handshake_timeout = 5000;
-  Millis maintenance_interval = 10'000;   // policy, self-lookup, bucket refresh
+  Millis maintenance_interval = 10'000;   // connection policy, expiry, re-registration
+  Millis self_lookup_interval = 60'000;   // health probe and routing-table refresh
   Millis query_link_idle = 10'000;        // idle query links close after this
   Millis keepalive_interval = 25'000;     // ping an idle kept link this often
   Millis keepalive_timeout = 60'000;      // no frame for this long: link is dead
@@ -197,8 +198,9 @@ class Engine {
   const Metrics& metrics() const;
   std::vector<RoutingEntry> routing_entries() const;
 
+  struct Impl;  // opaque; defined in engine_impl.hpp for the engine's own files
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -43,6 +43,8 @@ class Lookup {
   };
   Candidate* find(const NodeId& id);
   void add(const Contact& contact, int depth);
+  // Drops candidates that can no longer be queried or returned (bounds memory).
+  void prune();
 
   NodeId target_;
   NodeId self_;

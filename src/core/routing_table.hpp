@@ -75,14 +75,17 @@ class RoutingTable {
 
  private:
   struct Bucket {
-    int depth = 0;  // ids here share `depth` leading bits with self... see .cpp
     std::deque<RoutingEntry> entries;          // front = least recently seen
     std::deque<RoutingEntry> replacements;     // back = newest
     std::optional<NodeId> pending_ping;        // LRS entry being pinged
+    Millis ping_asked_at = 0;                  // when pending_ping was handed out
     Millis last_changed = 0;
   };
   std::size_t bucket_for(const NodeId& id) const;
   void split_last();
+  void cache_replacement(Bucket& bucket, const Contact& contact, Millis now);
+  // Removes entries[index], clears a ping pending on it, promotes the newest replacement.
+  void evict(Bucket& bucket, std::size_t index, Millis now);
 
   NodeId self_;
   std::size_t k_;

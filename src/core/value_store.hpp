@@ -3,7 +3,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/messages.hpp"
@@ -51,8 +53,18 @@ class ValueStore {
   std::size_t max_bytes_;
   std::size_t max_values_;
   Millis republish_interval_;
+  using Values = std::unordered_map<NodeId, StoredValue, NodeIdHash>;
+  using Deadlines = std::set<std::pair<Millis, NodeId>>;
+  void index(const StoredValue& value);
+  void unindex(const StoredValue& value);
+  Values::iterator erase(Values::iterator it);
+
   std::size_t bytes_ = 0;
-  std::unordered_map<NodeId, StoredValue, NodeIdHash> values_;
+  Values values_;
+  // Ordered (time, key) indexes kept in sync with values_, so the earliest
+  // deadline is read in O(1) and due values are found without a scan.
+  Deadlines expiries_;
+  Deadlines republishes_;
 };
 
 }  // namespace yz

@@ -1,0 +1,482 @@
+// Engine: public entry points, link lifecycle and the signed handshake.
+// Handshake (docs/protocol.md): both sides send Hello on link open; each
+// answers the peer's Hello with Auth (a signature over the peer's nonce and its
+// own Hello); the link is ready when the peer's Auth verifies.
+#include <algorithm>
+#include <cstring>
+
+#include "core/codec.hpp"
+#include "core/engine_impl.hpp"
+
+namespace yz {
+
+namespace {
+constexpr std::string_view kAuthContext = "yz-auth-v1";
+
+Bytes auth_payload(const Nonce& nonce, const Hash256& hello_hash) {
+  Bytes payload(kAuthContext.begin(), kAuthContext.end());
+  payload.insert(payload.end(), nonce.begin(), nonce.end());
+  payload.insert(payload.end(), hello_hash.begin(), hello_hash.end());
+  return payload;
+}
+
+std::string version_range(std::uint16_t lo, std::uint16_t hi) {
+  return lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);
+}
+
+}  // namespace
+
+Engine::Impl::Impl(EngineConfig config, const Crypto& crypto_, const Signer& signer_, Random& random_)
+    : cfg(std::move(config)),
+      crypto(crypto_),
+      signer(signer_),
+      random(random_),
+      self(node_id_of(crypto_, signer_.public_key())),
+      table(self, cfg.k, cfg.replacement_cache),
+      store(cfg.storage_max_bytes, cfg.storage_max_values, cfg.republish_interval) {}
+
+void Engine::Impl::log(LogLevel level, std::string text) { actions.push_back(LogLine{level, std::move(text)}); }
+
+std::string Engine::Impl::describe(const Link& link) const {
+  std::string who = link.phase == Link::Phase::ready ? link.peer.short_hex() : std::string("?");
+  return who + (link.address.empty() ? "" : " at " + link.address);
+}
+
+Contact Engine::Impl::contact_of(const Link& link) const {
+  Contact c;
+  c.id = link.peer;
+  c.role = link.role;
+  if (link.peer_hello) c.addresses = link.peer_hello->addresses;
+  return c;
+}
+
+bool Engine::Impl::dialable(const Link& link) const {
+  return link.peer_hello && !link.peer_hello->addresses.empty() && role_is_dht_member(link.role) &&
+         link.role != Role::browser;
+}
+
+std::size_t Engine::Impl::kept_count() const {
+  std::size_t n = 0;
+  for (const auto& [id, link] : links) n += (link.kept && link.phase == Link::Phase::ready) ? 1 : 0;
+  return n;
+}
+
+std::size_t Engine::Impl::client_link_count() const {
+  std::size_t n = 0;
+  for (const auto& [id, link] : links) n += (link.phase == Link::Phase::ready && !dialable(link)) ? 1 : 0;
+  return n;
+}
+
+void Engine::Impl::record_refusal(const std::string& peer, CloseCode code, const std::string& reason, Millis now) {
+  refusals.push_back(PeerRefusal{now, peer, code, reason});
+  while (refusals.size() > kMaxRefusalsKept) refusals.pop_front();
+}
+
+LinkId Engine::Impl::dial(const std::string& address, std::optional<NodeId> expected, bool want_kept, bool seed,
+                          Millis now) {
+  LinkId id = next_link_id++;
+  Link link;
+  link.id = id;
+  link.outbound = true;
+  link.seed = seed;
+  link.want_kept = want_kept;
+  link.address = address;
+  link.opened_at = link.last_in = link.last_out = link.last_request = now;
+  link.expected_peer = expected;
+  if (expected) dialing_by_peer[*expected] = id;
+  links.emplace(id, std::move(link));
+  actions.push_back(DialAddress{id, address});
+  return id;
+}
+
+void Engine::Impl::on_transport_up(Link& link, Millis now) {
+  link.phase = Link::Phase::handshaking;
+  link.opened_at = link.last_in = link.last_request = now;
+  if (cfg.metrics_enabled) ++metrics.links_opened;
+  Hello hello;
+  hello.version_min = cfg.version_min;
+  hello.version_max = cfg.version_max;
+  hello.role = cfg.role;
+  hello.public_key = signer.public_key();
+  hello.addresses = cfg.advertised_addresses;
+  hello.build_id = cfg.build_id;
+  random.fill(hello.nonce.data(), hello.nonce.size());
+  link.nonce = hello.nonce;
+  Bytes frame = encode(hello);
+  link.own_hello_hash = crypto.sha256(frame);
+  link.last_out = now;
+  if (cfg.metrics_enabled) {
+    auto& c = metrics.out[message_type_index(static_cast<std::uint8_t>(MessageType::hello))];
+    ++c.messages;
+    c.bytes += frame.size();
+  }
+  ++link.out.messages;
+  link.out.bytes += frame.size();
+  actions.push_back(SendFrame{link.id, std::move(frame)});
+}
+
+void Engine::Impl::send(Link& link, const Message& message, Millis now) {
+  Bytes frame = encode(message);
+  link.last_out = now;
+  ++link.out.messages;
+  link.out.bytes += frame.size();
+  if (cfg.metrics_enabled) {
+    auto& c = metrics.out[message_type_index(static_cast<std::uint8_t>(type_of(message)))];
+    ++c.messages;
+    c.bytes += frame.size();
+  }
+  actions.push_back(SendFrame{link.id, std::move(frame)});
+}
+
+void Engine::Impl::close_link(LinkId id, CloseCode code, const std::string& reason, Millis now) {
+  auto it = links.find(id);
+  if (it == links.end()) return;
+  std::string text = reason.size() > kMaxReasonLength ? reason.substr(0, kMaxReasonLength) : reason;
+  if (it->second.phase != Link::Phase::dialing) send(it->second, Goodbye{code, text}, now);
+  if (cfg.metrics_enabled) {
+    auto slot = static_cast<std::size_t>(code) - 4000;
+    if (slot < metrics.closes_sent.size()) ++metrics.closes_sent[slot];
+  }
+  log(code == CloseCode::normal || code == CloseCode::surplus_link || code == CloseCode::duplicate_link
+          ? LogLevel::debug
+          : LogLevel::warn,
+      "closing link to " + describe(it->second) + ": " + std::string(close_code_name(code)) + ": " + reason);
+  actions.push_back(CloseLink{id, code, text});
+  forget_link(id, "link closed: " + reason, now);
+}
+
+void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
+  auto it = links.find(id);
+  if (it == links.end()) return;
+  Link link = std::move(it->second);
+  links.erase(it);
+  if (cfg.metrics_enabled && link.phase != Link::Phase::dialing) ++metrics.links_closed;
+  if (link.phase == Link::Phase::ready) {
+    auto r = ready_by_peer.find(link.peer);
+    if (r != ready_by_peer.end() && r->second == id) ready_by_peer.erase(r);
+  }
+  if (link.expected_peer) {
+    auto d = dialing_by_peer.find(*link.expected_peer);
+    if (d != dialing_by_peer.end() && d->second == id) dialing_by_peer.erase(d);
+  }
+  for (auto& queued : link.queued) queued.handler(ReplyOutcome{nullptr, why}, now);
+  fail_link_requests(id, why, now);
+}
+
+void Engine::Impl::handle_frame(Link& link, BytesView frame, Millis now) {
+  link.last_in = now;
+  ++link.in.messages;
+  link.in.bytes += frame.size();
+  auto decoded = decode(frame);
+  if (!decoded) {
+    const auto& err = decoded.error();
+    if (err.kind == DecodeErrorKind::unknown_type) {
+      if (cfg.metrics_enabled) {
+        ++metrics.unknown_types;
+        auto& c = metrics.in[kMessageTypeCount];
+        ++c.messages;
+        c.bytes += frame.size();
+      }
+      if (link.phase == Link::Phase::ready) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02x", err.raw_type);
+        reply_error(link, err.request_id, ErrorCode::unknown_type,
+                    std::string("message type ") + hex + " is not known to this node (build " + cfg.build_id +
+                        ", protocol " + version_range(cfg.version_min, cfg.version_max) + ")",
+                    now);
+        return;
+      }
+      close_link(link.id, CloseCode::protocol_violation, "unknown message type before the handshake finished",
+                 now);
+      return;
+    }
+    if (cfg.metrics_enabled) ++metrics.decode_errors;
+    std::string reason = std::string("malformed frame: ") + err.detail;
+    if (link.phase != Link::Phase::ready) record_refusal(describe(link), CloseCode::malformed_frame, reason, now);
+    close_link(link.id, CloseCode::malformed_frame, reason, now);
+    return;
+  }
+  Message& message = decoded.value();
+  if (cfg.metrics_enabled) {
+    auto& c = metrics.in[message_type_index(static_cast<std::uint8_t>(type_of(message)))];
+    ++c.messages;
+    c.bytes += frame.size();
+  }
+  if (auto* hello = std::get_if<Hello>(&message)) return handle_hello(link, *hello, frame, now);
+  if (auto* auth = std::get_if<Auth>(&message)) return handle_auth(link, *auth, now);
+  if (auto* bye = std::get_if<Goodbye>(&message)) {
+    if (cfg.metrics_enabled) {
+      auto slot = static_cast<std::size_t>(bye->code) - 4000;
+      if (slot < metrics.closes_received.size()) ++metrics.closes_received[slot];
+    }
+    std::string why = "peer closed the link: " + std::string(close_code_name(bye->code)) + ": " + bye->reason;
+    if (bye->code != CloseCode::normal && bye->code != CloseCode::surplus_link &&
+        bye->code != CloseCode::duplicate_link) {
+      record_refusal(describe(link), bye->code, "peer said: " + bye->reason, now);
+      log(LogLevel::warn, "link to " + describe(link) + ": " + why);
+    }
+    LinkId id = link.id;
+    actions.push_back(CloseLink{id, bye->code, "goodbye received"});
+    forget_link(id, why, now);
+    return;
+  }
+  if (link.phase != Link::Phase::ready) {
+    close_link(link.id, CloseCode::protocol_violation,
+               std::string(message_type_name(type_of(message))) + " sent before the handshake finished", now);
+    return;
+  }
+  dispatch(link, message, now);
+}
+
+void Engine::Impl::handle_hello(Link& link, const Hello& hello, BytesView frame, Millis now) {
+  if (link.peer_hello || link.phase != Link::Phase::handshaking) {
+    close_link(link.id, CloseCode::protocol_violation, "second Hello on one link", now);
+    return;
+  }
+  NodeId peer = node_id_of(crypto, hello.public_key);
+  std::string who = peer.short_hex() + (link.address.empty() ? "" : " at " + link.address);
+  std::uint16_t lo = std::max(cfg.version_min, hello.version_min);
+  std::uint16_t hi = std::min(cfg.version_max, hello.version_max);
+  if (lo > hi) {
+    std::string fix = hello.version_min > cfg.version_max ? "upgrade this node" : "the peer must upgrade";
+    std::string reason = "incompatible protocol: this node speaks " + version_range(cfg.version_min, cfg.version_max) +
+                         ", peer " + who + " (build " + hello.build_id + ") speaks " +
+                         version_range(hello.version_min, hello.version_max) + ": " + fix;
+    record_refusal(who, CloseCode::incompatible_version, reason, now);
+    if (cfg.metrics_enabled) ++metrics.handshakes_failed;
+    close_link(link.id, CloseCode::incompatible_version, reason, now);
+    return;
+  }
+  if (peer == self) {
+    if (cfg.metrics_enabled) ++metrics.handshakes_failed;
+    close_link(link.id, CloseCode::self_link, "this node dialled itself at " + link.address, now);
+    return;
+  }
+  if (link.expected_peer && *link.expected_peer != peer) {
+    std::string reason = "expected node " + link.expected_peer->short_hex() + " at " + link.address + " but " +
+                         peer.short_hex() + " answered: the address now belongs to another node";
+    record_refusal(who, CloseCode::wrong_peer, reason, now);
+    table.remove(*link.expected_peer);
+    if (cfg.metrics_enabled) ++metrics.handshakes_failed;
+    close_link(link.id, CloseCode::wrong_peer, reason, now);
+    return;
+  }
+  if (cfg.role == Role::bootstrap && hello.role == Role::bootstrap) {
+    close_link(link.id, CloseCode::role_refused, "bootstrap servers do not link to each other", now);
+    return;
+  }
+  link.peer_hello = hello;
+  link.peer = peer;
+  link.role = hello.role;
+  link.version = hi;
+  link.peer_hello_hash = crypto.sha256(frame);
+  send(link, Auth{signer.sign(auth_payload(hello.nonce, link.own_hello_hash))}, now);
+}
+
+void Engine::Impl::handle_auth(Link& link, const Auth& auth, Millis now) {
+  if (!link.peer_hello || link.phase != Link::Phase::handshaking) {
+    close_link(link.id, CloseCode::protocol_violation, "Auth before Hello or after the handshake", now);
+    return;
+  }
+  if (!crypto.verify(link.peer_hello->public_key, auth_payload(link.nonce, link.peer_hello_hash), auth.signature)) {
+    std::string reason = "Auth signature from " + describe(link) +
+                         " does not verify: its identity is forged or its Hello was altered in transit";
+    record_refusal(describe(link), CloseCode::auth_failed, reason, now);
+    if (cfg.metrics_enabled) ++metrics.handshakes_failed;
+    close_link(link.id, CloseCode::auth_failed, reason, now);
+    return;
+  }
+  if (cfg.metrics_enabled) ++metrics.handshakes_ok;
+  link.phase = Link::Phase::ready;
+  on_ready(link, now);
+}
+
+void Engine::Impl::on_ready(Link& link, Millis now) {
+  LinkId id = link.id;
+  // One link per peer: the link dialled by the lower id wins; same dialer: newer wins.
+  auto existing = ready_by_peer.find(link.peer);
+  if (existing != ready_by_peer.end() && existing->second != id) {
+    Link& other = links.at(existing->second);
+    const NodeId& dialer_new = link.outbound ? self : link.peer;
+    const NodeId& dialer_old = other.outbound ? self : other.peer;
+    bool new_wins = dialer_new == dialer_old || dialer_new < dialer_old;
+    if (!new_wins) {
+      // Requests queued on the losing link travel on the winner instead.
+      other.kept = other.kept || link.want_kept;
+      auto queued = std::move(link.queued);
+      link.queued.clear();
+      LinkId other_id = other.id;
+      close_link(id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
+      for (auto& q : queued) request_on_link(links.at(other_id), std::move(q.request), now, std::move(q.handler));
+      return;
+    }
+    link.kept = other.kept || other.want_kept;
+    LinkId other_id = other.id;
+    ready_by_peer[link.peer] = id;
+    close_link(other_id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
+  }
+  ready_by_peer[link.peer] = id;
+  if (link.expected_peer) dialing_by_peer.erase(*link.expected_peer);
+  log(LogLevel::debug, "link ready: " + describe(link) + " role " + std::string(role_name(link.role)) +
+                           (link.outbound ? " (outbound)" : " (inbound)"));
+
+  if (cfg.role == Role::bootstrap) {
+    if (dialable(link)) {
+      if (registry.size() < kMaxRegistrations || registry.count(link.peer)) {
+        registry[link.peer] = Registration{contact_of(link), now};
+      }
+    }
+  } else if (dialable(link)) {
+    bool room = kept_count() < cfg.max_links;
+    if (link.want_kept || (link.seed && room) || (!link.outbound && room)) link.kept = true;
+    observe_peer(link, now);
+  } else if (link.role == Role::bootstrap) {
+    // First contact: ask for peers; the link closes when idle.
+    request_on_link(link, PeersRequest{0, static_cast<std::uint8_t>(kMaxContacts)}, now,
+                    [this](const ReplyOutcome& outcome, Millis t) {
+                      auto* nodes = outcome.reply ? std::get_if<Nodes>(outcome.reply) : nullptr;
+                      if (!nodes) {
+                        log(LogLevel::warn, "bootstrap server gave no peers: " + outcome.error);
+                        return;
+                      }
+                      for (const auto& c : nodes->contacts) {
+                        if (c.id != self && !c.addresses.empty()) table.observe(c, t);
+                      }
+                      apply_connection_policy(t);
+                      if (!self_lookup_running) start_self_lookup(t);
+                    });
+  } else if (client_link_count() > kMaxClientLinks) {
+    close_link(id, CloseCode::surplus_link, "too many browser/client links on this node: try another node", now);
+    return;
+  }
+
+  // Requests queued while the link was being set up.
+  auto queued = std::move(link.queued);
+  link.queued.clear();
+  for (auto& q : queued) request_on_link(links.at(id), std::move(q.request), now, std::move(q.handler));
+
+  if (cfg.role != Role::bootstrap && link.kept && last_self_lookup_at < 0 && !self_lookup_running) {
+    start_self_lookup(now);
+  }
+}
+
+// ---- Engine public API --------------------------------------------------
+
+Engine::Engine(EngineConfig config, const Crypto& crypto, const Signer& signer, Random& random)
+    : impl_(std::make_unique<Impl>(std::move(config), crypto, signer, random)) {}
+Engine::~Engine() = default;
+
+const NodeId& Engine::id() const { return impl_->self; }
+const EngineConfig& Engine::config() const { return impl_->cfg; }
+
+void Engine::start(Millis now) {
+  InputScope scope(*impl_);
+  auto& s = *impl_;
+  if (s.started) return;
+  s.started = true;
+  s.started_at = now;
+  s.next_maintenance = now + s.cfg.maintenance_interval;
+  s.next_registration = now + s.cfg.registration_ttl / 2;
+  s.log(LogLevel::info, "node " + s.self.hex() + " starting as " + std::string(role_name(s.cfg.role)));
+  if (s.cfg.role == Role::bootstrap) return;
+  s.dial_seeds(now);
+  if (s.cfg.seeds.empty()) s.start_self_lookup(now);  // genesis of a new network
+}
+
+void Engine::stop(Millis now) {
+  InputScope scope(*impl_);
+  auto& s = *impl_;
+  if (s.stopped) return;
+  std::vector<LinkId> ids;
+  for (const auto& [id, link] : s.links) ids.push_back(id);
+  for (LinkId id : ids) s.close_link(id, CloseCode::normal, "node shutting down", now);
+  for (auto& [id, op] : s.lookups) {
+    op->lookup = Lookup(op->lookup.target(), s.self, s.cfg.k, s.cfg.alpha);
+  }
+  std::vector<std::uint64_t> ops;
+  for (const auto& [id, op] : s.lookups) ops.push_back(id);
+  for (auto id : ops) s.finish_lookup(id, now);
+  s.stopped = true;
+}
+
+LinkId Engine::link_accepted(std::string remote, Millis now) {
+  InputScope scope(*impl_);
+  auto& s = *impl_;
+  LinkId id = s.next_link_id++;
+  Link link;
+  link.id = id;
+  link.address = std::move(remote);
+  auto& stored = s.links.emplace(id, std::move(link)).first->second;
+  if (s.stopped) {
+    s.actions.push_back(CloseLink{id, CloseCode::normal, "node shutting down"});
+    s.links.erase(id);
+    return id;
+  }
+  s.on_transport_up(stored, now);
+  return id;
+}
+
+void Engine::link_connected(LinkId link, Millis now) {
+  InputScope scope(*impl_);
+  auto it = impl_->links.find(link);
+  if (it == impl_->links.end() || it->second.phase != Link::Phase::dialing) return;
+  impl_->on_transport_up(it->second, now);
+}
+
+void Engine::link_closed(LinkId link, std::string reason, Millis now) {
+  InputScope scope(*impl_);
+  auto& s = *impl_;
+  auto it = s.links.find(link);
+  if (it == s.links.end()) return;
+  Link& l = it->second;
+  if (l.phase == Link::Phase::dialing) {
+    if (s.cfg.metrics_enabled) ++s.metrics.dials_failed;
+    if (l.expected_peer) s.table.record_failure(*l.expected_peer, now);
+    s.log(l.seed ? LogLevel::warn : LogLevel::debug, "dial to " + l.address + " failed: " + reason);
+    if (l.seed) s.record_refusal(l.address, CloseCode::normal, "seed unreachable: " + reason, now);
+  } else {
+    s.log(LogLevel::debug, "link to " + s.describe(l) + " closed by transport: " + reason);
+  }
+  s.forget_link(link, reason, now);
+}
+
+void Engine::frame_received(LinkId link, BytesView frame, Millis now) {
+  InputScope scope(*impl_);
+  auto it = impl_->links.find(link);
+  if (it == impl_->links.end() || it->second.phase == Link::Phase::dialing) return;
+  impl_->handle_frame(it->second, frame, now);
+}
+
+void Engine::frame_too_large(LinkId link, std::size_t size, Millis now) {
+  InputScope scope(*impl_);
+  auto& s = *impl_;
+  auto it = s.links.find(link);
+  if (it == s.links.end()) return;
+  if (s.cfg.metrics_enabled) ++s.metrics.decode_errors;
+  std::string reason = "frame of " + std::to_string(size) + " bytes exceeds the " + std::to_string(kMaxFrameSize) +
+                       "-byte limit";
+  s.record_refusal(s.describe(it->second), CloseCode::frame_too_large, reason, now);
+  s.close_link(link, CloseCode::frame_too_large, reason, now);
+}
+
+void Engine::tick(Millis now) {
+  InputScope scope(*impl_);
+  if (impl_->stopped || !impl_->started) return;
+  impl_->run_timers(now);
+}
+
+Millis Engine::next_deadline() const { return impl_->next_deadline(); }
+
+std::vector<Action> Engine::take_actions() {
+  std::vector<Action> out;
+  out.swap(impl_->actions);
+  return out;
+}
+
+NodeId Engine::key_id(BytesView user_key) const { return NodeId{impl_->crypto.sha256(user_key)}; }
+
+Status Engine::status(Millis now) const { return impl_->status(now); }
+const Metrics& Engine::metrics() const { return impl_->metrics; }
+std::vector<RoutingEntry> Engine::routing_entries() const { return impl_->table.entries(); }
+
+}  // namespace yz

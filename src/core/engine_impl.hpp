@@ -1,0 +1,203 @@
+// Engine internals shared by engine*.cpp (not part of the public API).
+// One Impl holds all state of a node: links, pending requests, lookups,
+// routing table, value store. Every container here is bounded (DESIGN rule 8).
+#pragma once
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "core/engine.hpp"
+#include "core/lookup.hpp"
+#include "core/routing_table.hpp"
+#include "core/value_store.hpp"
+
+namespace yz {
+
+// Named limits (not configurable: they bound memory, not behaviour).
+inline constexpr std::size_t kMaxClientLinks = 256;     // links from browsers/clients
+inline constexpr std::size_t kMaxPendingPerLink = 256;  // outstanding requests on one link
+inline constexpr std::size_t kMaxQueuedPerDial = 64;    // requests waiting for a dial
+inline constexpr std::size_t kMaxRefusalsKept = 16;     // Status::recent_refusals
+inline constexpr std::size_t kMaxRegistrations = 20'000;  // bootstrap registry
+inline constexpr std::size_t kMaxConcurrentOps = 1024;  // API lookups/puts/gets in flight
+
+struct ReplyOutcome {
+  const Message* reply = nullptr;  // response message, or nullptr on failure
+  std::string error;               // plain words when reply == nullptr or reply is Error
+};
+using ReplyHandler = std::function<void(const ReplyOutcome&, Millis now)>;
+
+struct Link {
+  LinkId id = 0;
+  bool outbound = false;
+  bool seed = false;          // dialled from EngineConfig::seeds
+  bool want_kept = false;     // dialled by the connection policy
+  std::string address;
+  enum class Phase { dialing, handshaking, ready } phase = Phase::dialing;
+  Millis opened_at = 0;
+  Millis last_in = 0;         // last frame received
+  Millis last_out = 0;        // last frame sent
+  Millis last_request = 0;    // last request or response (not keep-alive) either way
+  Nonce nonce{};
+  Hash256 own_hello_hash{};
+  std::optional<Hello> peer_hello;
+  Hash256 peer_hello_hash{};
+  std::optional<NodeId> expected_peer;
+  NodeId peer;
+  Role role = Role::dht;
+  std::uint16_t version = 0;
+  bool kept = false;
+  bool ping_in_flight = false;
+  std::uint32_t next_request_id = 1;
+  DirectionCounters in, out;
+  struct Queued {
+    Message request;
+    ReplyHandler handler;
+  };
+  std::vector<Queued> queued;  // requests waiting for the handshake
+};
+
+struct PendingRequest {
+  LinkId link;
+  NodeId peer;
+  MessageType request_type;
+  Millis deadline;
+  ReplyHandler handler;
+};
+
+struct Registration {  // bootstrap role
+  Contact contact;
+  Millis last_seen = 0;
+};
+
+struct LookupOp {
+  enum class Kind { node, value };
+  Kind kind = Kind::node;
+  Lookup lookup;
+  Millis started = 0;
+  bool self_lookup = false;
+  bool driving = false;                      // re-entrancy guard for drive_lookup
+  std::optional<Value> best;                 // value lookups: newest version seen
+  std::unordered_map<NodeId, std::uint64_t, NodeIdHash> seq_seen;  // value lookups: 0 = had none
+  std::function<void(LookupOp&, Millis)> on_done;
+  LookupOp(const NodeId& target, const NodeId& self, std::size_t k, std::size_t alpha)
+      : lookup(target, self, k, alpha) {}
+};
+
+struct Engine::Impl {
+  Impl(EngineConfig config, const Crypto& crypto, const Signer& signer, Random& random);
+
+  // ---- configuration and identity ----
+  EngineConfig cfg;
+  const Crypto& crypto;
+  const Signer& signer;
+  Random& random;
+  NodeId self;
+  bool started = false;
+  bool stopped = false;
+  Millis started_at = 0;
+
+  // ---- state ----
+  RoutingTable table;
+  ValueStore store;
+  Metrics metrics;
+  std::map<LinkId, Link> links;                       // ordered: deterministic iteration
+  std::unordered_map<NodeId, LinkId, NodeIdHash> ready_by_peer;
+  std::unordered_map<NodeId, LinkId, NodeIdHash> dialing_by_peer;
+  std::map<std::pair<LinkId, std::uint32_t>, PendingRequest> pending;
+  std::map<std::uint64_t, std::unique_ptr<LookupOp>> lookups;
+  std::map<NodeId, Registration> registry;            // bootstrap role only
+  std::deque<PeerRefusal> refusals;
+  std::map<NodeId, Millis> keep_refused_until;        // peers that closed our kept link as surplus
+  LinkId next_link_id = 1;
+  std::uint64_t next_op_id = 1;
+  std::uint64_t last_seq = 0;
+
+  Millis next_maintenance = 0;
+  Millis next_self_lookup = 0;
+  Millis next_registration = 0;
+  bool self_lookup_running = false;
+  Millis last_lookup_ok_at = -1;
+  Millis last_self_lookup_at = -1;
+  bool last_self_lookup_ok = false;
+
+  // ---- outputs ----
+  std::vector<Action> actions;
+  std::vector<std::function<void()>> completions;
+  int input_depth = 0;
+
+  // engine.cpp: links, handshake, frames
+  void log(LogLevel level, std::string text);
+  LinkId dial(const std::string& address, std::optional<NodeId> expected, bool want_kept, bool seed, Millis now);
+  void on_transport_up(Link& link, Millis now);
+  void send(Link& link, const Message& message, Millis now);
+  void close_link(LinkId id, CloseCode code, const std::string& reason, Millis now);
+  void forget_link(LinkId id, const std::string& why, Millis now);
+  void record_refusal(const std::string& peer, CloseCode code, const std::string& reason, Millis now);
+  void handle_frame(Link& link, BytesView frame, Millis now);
+  void handle_hello(Link& link, const Hello& hello, BytesView frame, Millis now);
+  void handle_auth(Link& link, const Auth& auth, Millis now);
+  void on_ready(Link& link, Millis now);
+  void on_lookup_reply(std::uint64_t op_id, const NodeId& from, const ReplyOutcome& outcome, Millis now);
+  Contact contact_of(const Link& link) const;
+  bool dialable(const Link& link) const;
+  std::size_t kept_count() const;
+  std::size_t client_link_count() const;
+  std::string describe(const Link& link) const;
+
+  // engine_requests.cpp: request/response tracking and the dispatch table
+  void request(const Contact& to, Message message, Millis now, ReplyHandler handler);
+  void request_on_link(Link& link, Message message, Millis now, ReplyHandler handler);
+  void resolve(LinkId link, std::uint32_t request_id, const ReplyOutcome& outcome, Millis now);
+  void fail_link_requests(LinkId link, const std::string& why, Millis now);
+  void dispatch(Link& link, Message& message, Millis now);
+  void reply_error(Link& link, std::uint32_t request_id, ErrorCode code, std::string text, Millis now);
+  std::vector<Contact> contacts_for(const NodeId& target, const NodeId& exclude, std::size_t n, Millis now) const;
+  void observe_peer(const Link& link, Millis now);
+
+  // engine_operations.cpp: lookups, put, get, ping
+  LookupOp& start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
+                         std::function<void(LookupOp&, Millis)> on_done);
+  void drive_lookup(std::uint64_t op_id, Millis now);
+  void finish_lookup(std::uint64_t op_id, Millis now);
+  void start_self_lookup(Millis now);
+  void replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value,
+                 Millis now, std::function<void(const PutResult&)> done);
+  std::vector<Contact> lookup_result_with_self(const Lookup& lookup) const;
+  bool lookup_succeeded(const LookupOp& op) const;
+  std::vector<Contact> desired_links(Millis now) const;
+
+  // engine_maintenance.cpp: timers, connection policy, keep-alive, health
+  void maintenance(Millis now);
+  void run_timers(Millis now);
+  void apply_connection_policy(Millis now);
+  void dial_seeds(Millis now);
+  Millis next_deadline() const;
+  Status status(Millis now) const;
+};
+
+// Marks an input call; deferred API completions run when the outermost one returns,
+// so a completion may call the engine again without re-entering half-done work.
+class InputScope {
+ public:
+  explicit InputScope(Engine::Impl& impl) : impl_(impl) { ++impl_.input_depth; }
+  ~InputScope() {
+    if (--impl_.input_depth != 0) return;
+    ++impl_.input_depth;
+    for (std::size_t i = 0; i < impl_.completions.size(); ++i) {
+      auto done = std::move(impl_.completions[i]);
+      done();
+    }
+    impl_.completions.clear();
+    --impl_.input_depth;
+  }
+  InputScope(const InputScope&) = delete;
+  InputScope& operator=(const InputScope&) = delete;
+
+ private:
+  Engine::Impl& impl_;
+};
+
+}  // namespace yz

@@ -1,0 +1,305 @@
+// Engine: timers (request timeouts, handshake deadlines, keep-alive, idle query
+// links, value expiry and republish), the connection policy, and health.
+// Connection policy: keep between min_links and max_links links ("kept"),
+// aiming at their midpoint, chosen for routing: half nearest to our own id,
+// the rest spread over distinct buckets. Other links are "query links" opened
+// by lookups; they close after query_link_idle without requests.
+#include <algorithm>
+#include <set>
+
+#include "core/engine_impl.hpp"
+
+namespace yz {
+
+namespace {
+// Query links: opened for requests, closed when idle. Links to the bootstrap
+// server are query links too; links from browsers/clients are not (they are
+// held for the client, which cannot be dialled back).
+bool is_query_link(const Engine::Impl& s, const Link& link) {
+  return link.phase == Link::Phase::ready && !link.kept && (s.dialable(link) || link.role == Role::bootstrap);
+}
+bool has_pending(const Engine::Impl& s, LinkId id) {
+  auto it = s.pending.lower_bound({id, 0});
+  return it != s.pending.end() && it->first.first == id;
+}
+}  // namespace
+
+void Engine::Impl::dial_seeds(Millis now) {
+  for (const auto& address : cfg.seeds) {
+    bool linked = std::any_of(links.begin(), links.end(),
+                              [&](const auto& entry) { return entry.second.outbound && entry.second.address == address; });
+    if (!linked) dial(address, std::nullopt, false, true, now);
+  }
+}
+
+std::vector<Contact> Engine::Impl::desired_links(Millis now) const {
+  std::size_t target = (cfg.min_links + cfg.max_links + 1) / 2;
+  std::vector<Contact> out;
+  std::set<NodeId> chosen;
+  auto usable = [&](const Contact& c) {
+    auto refused = keep_refused_until.find(c.id);
+    if (refused != keep_refused_until.end() && refused->second > now) return false;
+    const auto* e = table.find(c.id);
+    return e && e->retry_after <= now && !chosen.count(c.id);
+  };
+  for (const auto& c : table.closest(self, target, now)) {
+    if (out.size() >= (target + 1) / 2) break;
+    if (usable(c)) {
+      out.push_back(c);
+      chosen.insert(c.id);
+    }
+  }
+  // One contact per bucket, farthest buckets first, for routing diversity.
+  auto entries = table.entries();
+  std::sort(entries.begin(), entries.end(), [&](const RoutingEntry& a, const RoutingEntry& b) {
+    int pa = common_prefix_length(self, a.contact.id), pb = common_prefix_length(self, b.contact.id);
+    if (pa != pb) return pa < pb;
+    return a.last_seen > b.last_seen;
+  });
+  int last_prefix = -1;
+  for (const auto& e : entries) {
+    int prefix = common_prefix_length(self, e.contact.id);
+    if (prefix == last_prefix || !usable(e.contact)) continue;
+    last_prefix = prefix;
+    out.push_back(e.contact);
+    chosen.insert(e.contact.id);
+  }
+  for (const auto& c : table.closest(self, cfg.max_links * 2, now)) {
+    if (usable(c)) {
+      out.push_back(c);
+      chosen.insert(c.id);
+    }
+  }
+  return out;
+}
+
+void Engine::Impl::apply_connection_policy(Millis now) {
+  if (cfg.role == Role::bootstrap || stopped) return;
+  std::size_t target = (cfg.min_links + cfg.max_links + 1) / 2;
+  std::size_t kept = kept_count();
+  std::size_t dialing = 0;
+  for (const auto& [id, link] : links) dialing += (link.want_kept && link.phase != Link::Phase::ready) ? 1 : 0;
+
+  if (kept + dialing < target) {
+    // Cheapest first: promote open query links to peers we would want anyway.
+    for (auto& [id, link] : links) {
+      if (kept + dialing >= target) break;
+      if (is_query_link(*this, link)) {
+        auto refused = keep_refused_until.find(link.peer);
+        if (refused != keep_refused_until.end() && refused->second > now) continue;
+        link.kept = true;
+        ++kept;
+      }
+    }
+    for (const auto& c : desired_links(now)) {
+      if (kept + dialing >= target) break;
+      if (ready_by_peer.count(c.id) || dialing_by_peer.count(c.id) || c.addresses.empty()) continue;
+      dial(c.addresses.front(), c.id, true, false, now);
+      ++dialing;
+    }
+  }
+  if (kept > cfg.max_links) {
+    // Demote the youngest inbound kept links; they close when idle.
+    std::vector<Link*> inbound;
+    for (auto& [id, link] : links) {
+      if (link.kept && link.phase == Link::Phase::ready && !link.outbound) inbound.push_back(&link);
+    }
+    std::sort(inbound.begin(), inbound.end(), [](const Link* a, const Link* b) { return a->opened_at > b->opened_at; });
+    for (Link* link : inbound) {
+      if (kept <= cfg.max_links) break;
+      link->kept = false;
+      --kept;
+    }
+  }
+}
+
+void Engine::Impl::maintenance(Millis now) {
+  if (cfg.role == Role::bootstrap) {
+    for (auto it = registry.begin(); it != registry.end();) {
+      it = now - it->second.last_seen > cfg.registration_ttl ? registry.erase(it) : std::next(it);
+    }
+    return;
+  }
+  for (auto it = keep_refused_until.begin(); it != keep_refused_until.end();) {
+    it = it->second <= now ? keep_refused_until.erase(it) : std::next(it);
+  }
+  // Re-register with the seeds periodically, and reach for them whenever isolated.
+  bool dialable_role = !cfg.advertised_addresses.empty() && role_is_dht_member(cfg.role);
+  if ((dialable_role && now >= next_registration) || (kept_count() == 0 && table.size() == 0)) {
+    next_registration = now + cfg.registration_ttl / 2;
+    dial_seeds(now);
+  }
+  apply_connection_policy(now);
+}
+
+void Engine::Impl::run_timers(Millis now) {
+  // Request timeouts.
+  std::vector<std::pair<LinkId, std::uint32_t>> expired;
+  for (const auto& [key, p] : pending) {
+    if (p.deadline <= now) expired.push_back(key);
+  }
+  for (const auto& key : expired) {
+    auto it = pending.find(key);
+    if (it == pending.end()) continue;
+    if (cfg.metrics_enabled) ++metrics.requests_timed_out;
+    std::string why = "no answer from " + it->second.peer.short_hex() + " to " +
+                      std::string(message_type_name(it->second.request_type)) + " within " +
+                      std::to_string(cfg.request_timeout) + " ms";
+    resolve(key.first, key.second, ReplyOutcome{nullptr, why}, now);
+  }
+
+  // Link deadlines.
+  std::vector<std::pair<LinkId, std::pair<CloseCode, std::string>>> to_close;
+  std::vector<LinkId> to_ping;
+  for (auto& [id, link] : links) {
+    switch (link.phase) {
+      case Link::Phase::dialing:
+        if (now - link.opened_at >= 2 * cfg.handshake_timeout) {
+          to_close.push_back({id, {CloseCode::handshake_timeout, "dial to " + link.address + " did not complete"}});
+        }
+        break;
+      case Link::Phase::handshaking:
+        if (now - link.opened_at >= cfg.handshake_timeout) {
+          to_close.push_back({id, {CloseCode::handshake_timeout,
+                                   "no Hello/Auth within " + std::to_string(cfg.handshake_timeout) +
+                                       " ms: is the peer a yz node of a compatible version?"}});
+        }
+        break;
+      case Link::Phase::ready:
+        if (is_query_link(*this, link)) {
+          if (now - link.last_request >= cfg.query_link_idle && !has_pending(*this, id)) {
+            to_close.push_back({id, {CloseCode::surplus_link, "idle query link"}});
+          }
+        } else if (now - link.last_in >= cfg.keepalive_timeout) {
+          to_close.push_back({id, {CloseCode::keepalive_timeout,
+                                   "no frame for " + std::to_string(now - link.last_in) + " ms: peer presumed dead"}});
+        } else if (now - link.last_in >= cfg.keepalive_interval && !link.ping_in_flight) {
+          to_ping.push_back(id);
+        }
+        break;
+    }
+  }
+  for (auto& [id, what] : to_close) {
+    auto it = links.find(id);
+    if (it == links.end()) continue;
+    if (what.first == CloseCode::handshake_timeout) {
+      if (cfg.metrics_enabled) ++metrics.handshakes_failed;
+      record_refusal(describe(it->second), what.first, what.second, now);
+      if (it->second.expected_peer) table.record_failure(*it->second.expected_peer, now);
+    }
+    if (what.first == CloseCode::keepalive_timeout) table.record_failure(it->second.peer, now);
+    close_link(id, what.first, what.second, now);
+  }
+  for (LinkId id : to_ping) {
+    auto it = links.find(id);
+    if (it == links.end()) continue;
+    it->second.ping_in_flight = true;
+    request_on_link(it->second, Ping{}, now, [this, id](const ReplyOutcome&, Millis) {
+      if (auto l = links.find(id); l != links.end()) l->second.ping_in_flight = false;
+    });
+  }
+
+  // Values: expiry and republish.
+  if (store.next_deadline() <= now) {
+    std::size_t gone = store.expire(now);
+    if (cfg.metrics_enabled) metrics.values_expired += gone;
+    for (auto& v : store.take_due_for_republish(now)) {
+      if (lookups.size() >= kMaxConcurrentOps) break;
+      auto ttl = static_cast<std::uint32_t>(std::max<Millis>(1, (v.expires_at - now) / 1000));
+      replicate(v.key, v.seq, ttl, std::move(v.value), now, nullptr);
+    }
+  }
+
+  if (now >= next_maintenance) {
+    next_maintenance = now + cfg.maintenance_interval;
+    maintenance(now);
+  }
+  if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0 && now >= next_self_lookup) {
+    start_self_lookup(now);
+  }
+}
+
+Millis Engine::Impl::next_deadline() const {
+  if (!started || stopped) return kNever;
+  Millis next = next_maintenance;
+  if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0) {
+    next = std::min(next, next_self_lookup);
+  }
+  for (const auto& [key, p] : pending) next = std::min(next, p.deadline);
+  for (const auto& [id, link] : links) {
+    switch (link.phase) {
+      case Link::Phase::dialing: next = std::min(next, link.opened_at + 2 * cfg.handshake_timeout); break;
+      case Link::Phase::handshaking: next = std::min(next, link.opened_at + cfg.handshake_timeout); break;
+      case Link::Phase::ready:
+        if (is_query_link(*this, link)) {
+          if (!has_pending(*this, id)) next = std::min(next, link.last_request + cfg.query_link_idle);
+        } else {
+          next = std::min(next, link.last_in + (link.ping_in_flight ? cfg.keepalive_timeout : cfg.keepalive_interval));
+        }
+        break;
+    }
+  }
+  return std::min(next, store.next_deadline());
+}
+
+Status Engine::Impl::status(Millis now) const {
+  Status st;
+  st.id = self;
+  st.role = cfg.role;
+  st.build_id = cfg.build_id;
+  st.started_at = started_at;
+  st.routing_table_size = cfg.role == Role::bootstrap ? registry.size() : table.size();
+  st.stored_values = store.size();
+  st.stored_bytes = store.bytes();
+  st.last_lookup_ok_at = last_lookup_ok_at;
+  st.last_self_lookup_at = last_self_lookup_at;
+  st.last_self_lookup_ok = last_self_lookup_ok;
+  st.recent_refusals.assign(refusals.begin(), refusals.end());
+  for (const auto& [id, link] : links) {
+    LinkInfo info;
+    info.link = id;
+    info.outbound = link.outbound;
+    info.ready = link.phase == Link::Phase::ready;
+    info.kept = link.kept;
+    info.peer = link.peer;
+    info.role = link.role;
+    info.address = link.address;
+    info.build_id = link.peer_hello ? link.peer_hello->build_id : "";
+    info.version = link.version;
+    info.opened_at = link.opened_at;
+    info.last_frame_at = link.last_in;
+    info.in = link.in;
+    info.out = link.out;
+    st.link_list.push_back(std::move(info));
+    if (link.phase == Link::Phase::ready) ++(link.kept ? st.links : st.query_links);
+  }
+  if (!started || stopped) {
+    st.reasons.push_back(stopped ? "node is stopped" : "node has not started");
+    return st;
+  }
+  if (cfg.role == Role::bootstrap) {
+    st.healthy = true;
+    return st;
+  }
+  std::size_t unlinked = 0;
+  for (const auto& e : table.entries()) unlinked += ready_by_peer.count(e.contact.id) ? 0 : 1;
+  bool alone_ok = table.size() == 0 && cfg.seeds.empty();
+  if (st.links < cfg.min_links && (unlinked > 0 || (table.size() == 0 && !alone_ok))) {
+    st.reasons.push_back("only " + std::to_string(st.links) + " peer links (minimum " + std::to_string(cfg.min_links) +
+                         ") while " + std::to_string(unlinked) + " known peers are not linked" +
+                         (table.size() == 0 ? ": no peers known yet, check that the bootstrap server is reachable"
+                                            : ""));
+  }
+  if (last_self_lookup_at < 0) {
+    st.reasons.push_back("no self-lookup has completed yet");
+  } else if (!last_self_lookup_ok) {
+    st.reasons.push_back("the last self-lookup failed: no peer answered");
+  } else if (now - last_self_lookup_at > 3 * cfg.self_lookup_interval) {
+    st.reasons.push_back("the last self-lookup is " + std::to_string((now - last_self_lookup_at) / 1000) +
+                         " s old (expected every " + std::to_string(cfg.self_lookup_interval / 1000) + " s)");
+  }
+  st.healthy = st.reasons.empty();
+  return st;
+}
+
+}  // namespace yz

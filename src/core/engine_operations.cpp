@@ -1,0 +1,308 @@
+// Engine: iterative lookups and the API operations built on them
+// (find_node, put, get, ping). User callbacks are queued in `completions` and
+// run when the current input call returns.
+#include <algorithm>
+#include <memory>
+
+#include "core/engine_impl.hpp"
+
+namespace yz {
+
+LookupOp& Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
+                                     std::function<void(LookupOp&, Millis)> on_done) {
+  std::uint64_t op_id = next_op_id++;
+  auto op = std::make_unique<LookupOp>(target, self, cfg.k, cfg.alpha);
+  op->kind = kind;
+  op->started = now;
+  op->on_done = std::move(on_done);
+  op->lookup.seed(table.closest(target, cfg.k, now));
+  LookupOp& ref = *op;
+  lookups.emplace(op_id, std::move(op));
+  drive_lookup(op_id, now);
+  return ref;
+}
+
+void Engine::Impl::drive_lookup(std::uint64_t op_id, Millis now) {
+  auto it = lookups.find(op_id);
+  if (it == lookups.end()) return;
+  LookupOp* op = it->second.get();
+  if (op->driving) return;  // a synchronous failure inside request(): the outer loop continues
+  op->driving = true;
+  for (auto queries = op->lookup.next_queries(); !queries.empty(); queries = op->lookup.next_queries()) {
+    for (const auto& contact : queries) {
+      Message query = op->kind == LookupOp::Kind::node ? Message{FindNode{0, op->lookup.target()}}
+                                                        : Message{FindValue{0, op->lookup.target()}};
+      NodeId from = contact.id;
+      request(contact, std::move(query), now, [this, op_id, from](const ReplyOutcome& outcome, Millis t) {
+        on_lookup_reply(op_id, from, outcome, t);
+      });
+    }
+  }
+  op->driving = false;
+  if (op->lookup.done()) finish_lookup(op_id, now);
+}
+
+void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, const ReplyOutcome& outcome, Millis now) {
+  auto it = lookups.find(op_id);
+  if (it == lookups.end()) return;
+  LookupOp& op = *it->second;
+  const Message* reply = outcome.reply;
+  if (const auto* nodes = reply ? std::get_if<Nodes>(reply) : nullptr) {
+    op.lookup.on_reply(from, nodes->contacts);
+    if (op.kind == LookupOp::Kind::value) op.seq_seen.emplace(from, 0);
+  } else if (const auto* value = reply ? std::get_if<Value>(reply) : nullptr;
+             value && op.kind == LookupOp::Kind::value && value->key == op.lookup.target()) {
+    op.lookup.on_reply(from, {});
+    op.seq_seen[from] = value->seq;
+    if (!op.best || value->seq > op.best->seq) op.best = *value;
+  } else {
+    op.lookup.on_failure(from);
+    // An Error reply means the peer is alive; only silence counts against it.
+    if (!reply) table.record_failure(from, now);
+  }
+  drive_lookup(op_id, now);
+}
+
+void Engine::Impl::finish_lookup(std::uint64_t op_id, Millis now) {
+  auto it = lookups.find(op_id);
+  if (it == lookups.end()) return;
+  std::unique_ptr<LookupOp> op = std::move(it->second);
+  lookups.erase(it);
+  if (op->on_done) op->on_done(*op, now);
+}
+
+bool Engine::Impl::lookup_succeeded(const LookupOp& op) const {
+  // A node configured with no seeds and knowing no peer is alone in its network.
+  return !op.lookup.result().empty() || (op.lookup.requests() == 0 && cfg.seeds.empty() && table.size() == 0);
+}
+
+std::vector<Contact> Engine::Impl::lookup_result_with_self(const Lookup& lookup) const {
+  auto result = lookup.result();
+  if (!role_is_dht_member(cfg.role) || cfg.role == Role::browser) return result;
+  const NodeId& target = lookup.target();
+  auto pos = std::find_if(result.begin(), result.end(), [&](const Contact& c) { return closer(target, self, c.id); });
+  if (pos == result.end() && result.size() >= cfg.k) return result;
+  result.insert(pos, Contact{self, cfg.role, cfg.advertised_addresses});
+  if (result.size() > cfg.k) result.pop_back();
+  return result;
+}
+
+void Engine::Impl::start_self_lookup(Millis now) {
+  if (self_lookup_running || stopped || cfg.role == Role::bootstrap) return;
+  self_lookup_running = true;
+  auto& op = start_lookup(LookupOp::Kind::node, self, now, [this](LookupOp& done_op, Millis t) {
+    self_lookup_running = false;
+    last_self_lookup_at = t;
+    last_self_lookup_ok = lookup_succeeded(done_op);
+    if (last_self_lookup_ok) last_lookup_ok_at = t;
+    next_self_lookup = t + cfg.self_lookup_interval;
+    if (!stopped) apply_connection_policy(t);
+  });
+  (void)op;
+}
+
+void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value, Millis now,
+                             std::function<void(const PutResult&)> done) {
+  start_lookup(LookupOp::Kind::node, key, now,
+               [this, key, seq, ttl_seconds, value = std::move(value), done](LookupOp& op, Millis t) {
+                 struct PutState {
+                   PutResult result;
+                   std::size_t remaining = 0;
+                   std::function<void(const PutResult&)> done;
+                 };
+                 auto state = std::make_shared<PutState>();
+                 state->result.key = key;
+                 state->result.seq = seq;
+                 state->done = done;
+                 auto finish = [this, state, started = op.started](Millis at) {
+                   auto& r = state->result;
+                   r.ok = r.replicas_acked > 0;
+                   r.elapsed = at - started;
+                   if (!r.ok && r.error.empty()) {
+                     r.error = "no replica stored the value";
+                     if (!r.refusals.empty()) r.error += ": " + r.refusals.front();
+                   }
+                   if (state->done) completions.push_back([state] { state->done(state->result); });
+                 };
+                 auto targets = lookup_result_with_self(op.lookup);
+                 if (!lookup_succeeded(op) || targets.empty()) {
+                   state->result.error = "lookup for the key's closest nodes failed: no peer answered (" +
+                                         std::to_string(op.lookup.failures()) + " requests failed)";
+                   return finish(t);
+                 }
+                 state->result.replicas_tried = static_cast<int>(targets.size());
+                 state->remaining = targets.size();
+                 for (const auto& target : targets) {
+                   if (target.id == self) {
+                     auto outcome = store.put(key, seq, value, t + Millis{ttl_seconds} * 1000, t);
+                     if (store_accepted(outcome)) {
+                       ++state->result.replicas_acked;
+                     } else {
+                       state->result.refusals.push_back(self.short_hex() + " (this node): refused");
+                     }
+                     if (--state->remaining == 0) finish(t);
+                     continue;
+                   }
+                   std::string peer = target.id.short_hex();
+                   request(target, Store{0, key, seq, ttl_seconds, value}, t,
+                           [state, peer, finish](const ReplyOutcome& outcome, Millis at) {
+                             if (outcome.reply && std::holds_alternative<StoreAck>(*outcome.reply)) {
+                               ++state->result.replicas_acked;
+                             } else {
+                               state->result.refusals.push_back(
+                                   peer + ": " + (outcome.error.empty() ? "unexpected reply" : outcome.error));
+                             }
+                             if (--state->remaining == 0) finish(at);
+                           });
+                 }
+               });
+}
+
+// ---- Public API ---------------------------------------------------------------
+
+namespace {
+bool too_busy(Engine::Impl& s) { return s.lookups.size() >= kMaxConcurrentOps; }
+constexpr const char* kBusy = "too many operations in flight on this node: retry shortly";
+constexpr const char* kStopped = "node is stopped";
+}  // namespace
+
+void Engine::find_node(const NodeId& target, Millis now, std::function<void(const LookupResult&)> done) {
+  auto& s = *impl_;
+  if (s.stopped || too_busy(s)) {
+    LookupResult r;
+    r.error = s.stopped ? kStopped : kBusy;
+    done(r);
+    return;
+  }
+  InputScope scope(s);
+  s.start_lookup(LookupOp::Kind::node, target, now, [&s, done](LookupOp& op, Millis t) {
+    LookupResult r;
+    r.ok = s.lookup_succeeded(op);
+    r.closest = s.lookup_result_with_self(op.lookup);
+    r.hops = op.lookup.hops();
+    r.requests = op.lookup.requests();
+    r.failures = op.lookup.failures();
+    r.elapsed = t - op.started;
+    if (!r.ok) {
+      r.error = s.table.size() == 0 ? "no peers known: the node has no links yet (is the bootstrap server reachable?)"
+                                    : "no peer answered: " + std::to_string(r.failures) + " requests failed";
+    }
+    if (s.cfg.metrics_enabled) {
+      ++(r.ok ? s.metrics.lookups_ok : s.metrics.lookups_failed);
+      s.metrics.lookup_latency.record(r.elapsed);
+    }
+    if (r.ok) s.last_lookup_ok_at = t;
+    s.completions.push_back([done, r] { done(r); });
+  });
+}
+
+void Engine::put(BytesView user_key, Bytes value, std::uint32_t ttl_seconds, Millis now,
+                 std::function<void(const PutResult&)> done) {
+  auto& s = *impl_;
+  NodeId key = key_id(user_key);
+  std::uint32_t ttl = ttl_seconds == 0 ? s.cfg.default_ttl_seconds : ttl_seconds;
+  PutResult refused;
+  refused.key = key;
+  if (s.stopped || too_busy(s)) refused.error = s.stopped ? kStopped : kBusy;
+  if (value.size() > kMaxValueSize) {
+    refused.error = "value of " + std::to_string(value.size()) + " bytes exceeds the " +
+                    std::to_string(kMaxValueSize) + "-byte limit: split it or store a reference";
+  }
+  if (ttl > kMaxTtlSeconds) {
+    refused.error = "ttl of " + std::to_string(ttl) + " s exceeds the maximum of " + std::to_string(kMaxTtlSeconds) +
+                    " s";
+  }
+  if (!refused.error.empty()) {
+    done(refused);
+    return;
+  }
+  std::uint64_t seq = std::max<std::uint64_t>(static_cast<std::uint64_t>(std::max<Millis>(now, 0)), s.last_seq + 1);
+  if (const auto* held = s.store.get(key, now)) seq = std::max(seq, held->seq + 1);
+  s.last_seq = seq;
+  InputScope scope(s);
+  s.replicate(key, seq, ttl, std::move(value), now, std::move(done));
+}
+
+void Engine::get(BytesView user_key, Millis now, std::function<void(const GetResult&)> done) {
+  auto& s = *impl_;
+  NodeId key = key_id(user_key);
+  if (s.stopped || too_busy(s)) {
+    GetResult r;
+    r.key = key;
+    r.error = s.stopped ? kStopped : kBusy;
+    done(r);
+    return;
+  }
+  InputScope scope(s);
+  s.start_lookup(LookupOp::Kind::value, key, now, [&s, key, done](LookupOp& op, Millis t) {
+    GetResult r;
+    r.key = key;
+    r.ok = s.lookup_succeeded(op);
+    r.hops = op.lookup.hops();
+    r.requests = op.lookup.requests();
+    r.elapsed = t - op.started;
+    std::optional<Value> best = op.best;
+    const auto* local = s.store.get(key, t);
+    if (local && (!best || local->seq > best->seq)) {
+      auto ttl = static_cast<std::uint32_t>(std::max<Millis>(1, (local->expires_at - t + 999) / 1000));
+      best = Value{0, key, local->seq, ttl, local->value};
+    }
+    if (best) {
+      r.ok = true;
+      r.found = true;
+      r.value = best->value;
+      r.seq = best->seq;
+      // Read repair: replicas among the k closest that lack the newest version get it.
+      for (const auto& c : s.lookup_result_with_self(op.lookup)) {
+        if (c.id == s.self) {
+          if (!local || local->seq < best->seq) {
+            s.store.put(key, best->seq, best->value, t + Millis{best->ttl_seconds} * 1000, t);
+            ++r.repaired;
+          }
+          continue;
+        }
+        auto seen = op.seq_seen.find(c.id);
+        if (seen != op.seq_seen.end() && seen->second >= best->seq) continue;
+        ++r.repaired;
+        s.request(c, Store{0, key, best->seq, best->ttl_seconds, best->value}, t, [](const ReplyOutcome&, Millis) {});
+      }
+      if (s.cfg.metrics_enabled) s.metrics.replicas_repaired += static_cast<std::uint64_t>(r.repaired);
+    } else if (!r.ok) {
+      r.error = "no peer answered the lookup (" + std::to_string(op.lookup.failures()) + " requests failed)";
+    } else {
+      r.error = "no value stored under this key";
+    }
+    if (s.cfg.metrics_enabled) {
+      ++(r.ok ? s.metrics.lookups_ok : s.metrics.lookups_failed);
+      s.metrics.lookup_latency.record(r.elapsed);
+    }
+    if (r.ok) s.last_lookup_ok_at = t;
+    s.completions.push_back([done, r] { done(r); });
+  });
+}
+
+void Engine::ping(const NodeId& peer, Millis now, std::function<void(const PingResult&)> done) {
+  auto& s = *impl_;
+  std::optional<Contact> contact;
+  if (auto r = s.ready_by_peer.find(peer); r != s.ready_by_peer.end()) {
+    contact = s.contact_of(s.links.at(r->second));
+  } else if (const auto* entry = s.table.find(peer)) {
+    contact = entry->contact;
+  }
+  if (s.stopped || !contact) {
+    PingResult r;
+    r.error = s.stopped ? kStopped : "node " + peer.short_hex() + " is not linked and not in the routing table";
+    done(r);
+    return;
+  }
+  InputScope scope(s);
+  s.request(*contact, Ping{}, now, [&s, done, now](const ReplyOutcome& outcome, Millis t) {
+    PingResult r;
+    r.ok = outcome.reply && std::holds_alternative<Pong>(*outcome.reply);
+    r.rtt = t - now;
+    if (!r.ok) r.error = outcome.error.empty() ? "unexpected reply to ping" : outcome.error;
+    s.completions.push_back([done, r] { done(r); });
+  });
+}
+
+}  // namespace yz

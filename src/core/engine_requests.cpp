@@ -1,0 +1,275 @@
+// Engine: request/response tracking and the one dispatch table shared by every
+// role. Internal reply handlers run immediately (the reply lives only during
+// dispatch); user-facing API callbacks are deferred by the caller.
+#include <algorithm>
+#include <array>
+
+#include "core/engine_impl.hpp"
+
+namespace yz {
+
+namespace {
+void set_request_id(Message& message, std::uint32_t id) {
+  std::visit(
+      [id](auto& m) {
+        if constexpr (requires { m.request_id; }) m.request_id = id;
+      },
+      message);
+}
+}  // namespace
+
+void Engine::Impl::observe_peer(const Link& link, Millis now) {
+  if (cfg.role == Role::bootstrap || !dialable(link)) return;
+  auto result = table.observe(contact_of(link), now);
+  if (!result.ping_candidate) return;
+  // Full bucket: the least-recently-seen entry must answer a ping to stay.
+  NodeId candidate = result.ping_candidate->id;
+  request(*result.ping_candidate, Ping{}, now, [this, candidate](const ReplyOutcome& outcome, Millis t) {
+    bool alive = outcome.reply && std::holds_alternative<Pong>(*outcome.reply);
+    table.ping_result(candidate, alive, t);
+  });
+}
+
+void Engine::Impl::request(const Contact& to, Message message, Millis now, ReplyHandler handler) {
+  if (stopped) return handler(ReplyOutcome{nullptr, "node is stopping"}, now);
+  if (auto r = ready_by_peer.find(to.id); r != ready_by_peer.end()) {
+    return request_on_link(links.at(r->second), std::move(message), now, std::move(handler));
+  }
+  if (auto d = dialing_by_peer.find(to.id); d != dialing_by_peer.end()) {
+    return request_on_link(links.at(d->second), std::move(message), now, std::move(handler));
+  }
+  if (to.addresses.empty()) {
+    return handler(ReplyOutcome{nullptr, "no link to " + to.id.short_hex() + " and it has no address to dial"}, now);
+  }
+  // Room for one more query link: close the longest-idle one without work if needed.
+  std::size_t query_links = 0;
+  const Link* idlest = nullptr;
+  for (const auto& [id, link] : links) {
+    if (link.kept || (link.phase == Link::Phase::ready && !dialable(link))) continue;
+    ++query_links;
+    bool busy = !link.queued.empty() || link.phase != Link::Phase::ready;
+    if (!busy) {
+      auto first = pending.lower_bound({id, 0});
+      busy = first != pending.end() && first->first.first == id;
+    }
+    if (!busy && (!idlest || link.last_request < idlest->last_request)) idlest = &link;
+  }
+  if (query_links >= cfg.max_query_links) {
+    if (!idlest) {
+      return handler(ReplyOutcome{nullptr, "all " + std::to_string(cfg.max_query_links) +
+                                               " query links are busy; raise max_query_links"},
+                     now);
+    }
+    close_link(idlest->id, CloseCode::surplus_link, "query link recycled for a new lookup", now);
+  }
+  LinkId id = dial(to.addresses.front(), to.id, false, false, now);
+  request_on_link(links.at(id), std::move(message), now, std::move(handler));
+}
+
+void Engine::Impl::request_on_link(Link& link, Message message, Millis now, ReplyHandler handler) {
+  if (link.phase != Link::Phase::ready) {
+    if (link.queued.size() >= kMaxQueuedPerDial) {
+      return handler(ReplyOutcome{nullptr, "too many requests waiting for the link to " + link.address}, now);
+    }
+    link.queued.push_back(Link::Queued{std::move(message), std::move(handler)});
+    return;
+  }
+  std::uint32_t rid = 0;
+  for (int attempts = 0; attempts < 4 && rid == 0; ++attempts) {
+    rid = link.next_request_id++;
+    if (link.next_request_id == 0) link.next_request_id = 1;
+    if (pending.count({link.id, rid})) rid = 0;
+  }
+  auto first = pending.lower_bound({link.id, 0});
+  std::size_t on_link = 0;
+  for (auto it = first; it != pending.end() && it->first.first == link.id; ++it) ++on_link;
+  if (rid == 0 || on_link >= kMaxPendingPerLink) {
+    return handler(ReplyOutcome{nullptr, "too many outstanding requests to " + describe(link)}, now);
+  }
+  set_request_id(message, rid);
+  MessageType type = type_of(message);
+  if (type != MessageType::ping) link.last_request = now;
+  pending.emplace(std::make_pair(link.id, rid),
+                  PendingRequest{link.id, link.peer, type, now + cfg.request_timeout, std::move(handler)});
+  send(link, message, now);
+}
+
+void Engine::Impl::resolve(LinkId link, std::uint32_t request_id, const ReplyOutcome& outcome, Millis now) {
+  auto it = pending.find({link, request_id});
+  if (it == pending.end()) return;  // late reply after a timeout, or never asked
+  auto handler = std::move(it->second.handler);
+  pending.erase(it);
+  handler(outcome, now);
+}
+
+void Engine::Impl::fail_link_requests(LinkId link, const std::string& why, Millis now) {
+  std::vector<ReplyHandler> handlers;
+  for (auto it = pending.lower_bound({link, 0}); it != pending.end() && it->first.first == link;) {
+    handlers.push_back(std::move(it->second.handler));
+    it = pending.erase(it);
+  }
+  for (auto& h : handlers) h(ReplyOutcome{nullptr, why}, now);
+}
+
+void Engine::Impl::reply_error(Link& link, std::uint32_t request_id, ErrorCode code, std::string text, Millis now) {
+  if (text.size() > kMaxErrorTextLength) text.resize(kMaxErrorTextLength);
+  send(link, Error{request_id, code, std::move(text)}, now);
+}
+
+std::vector<Contact> Engine::Impl::contacts_for(const NodeId& target, const NodeId& exclude, std::size_t n,
+                                                Millis now) const {
+  n = std::min(n, kMaxContacts);
+  std::vector<Contact> out;
+  for (auto& c : table.closest(target, n + 1, now)) {
+    if (c.id != exclude && c.id != self && out.size() < n) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// ---- The dispatch table ------------------------------------------------------
+
+namespace {
+using Handler = void (*)(Engine::Impl&, Link&, Message&, Millis);
+
+bool serves_dht(Engine::Impl& s, Link& link, std::uint32_t rid, Millis now) {
+  if (s.cfg.role != Role::bootstrap) return true;
+  s.reply_error(link, rid, ErrorCode::not_supported,
+                "this is a bootstrap server: it answers only peers_request; send DHT requests to a DHT node", now);
+  return false;
+}
+
+void on_ping(Engine::Impl& s, Link& link, Message& m, Millis now) {
+  s.send(link, Pong{std::get<Ping>(m).request_id}, now);
+}
+
+void on_response(Engine::Impl& s, Link& link, Message& m, Millis now) {
+  std::uint32_t rid = request_id_of(m);
+  std::string error;
+  if (auto* e = std::get_if<Error>(&m)) error = std::string(error_code_name(e->code)) + ": " + e->message;
+  if (!std::holds_alternative<Error>(m) && !std::holds_alternative<Pong>(m)) link.last_request = now;
+  s.observe_peer(link, now);
+  s.resolve(link.id, rid, ReplyOutcome{&m, error}, now);
+}
+
+void on_find_node(Engine::Impl& s, Link& link, Message& m, Millis now) {
+  auto& req = std::get<FindNode>(m);
+  if (!serves_dht(s, link, req.request_id, now)) return;
+  link.last_request = now;
+  s.observe_peer(link, now);
+  s.send(link, Nodes{req.request_id, s.contacts_for(req.target, link.peer, s.cfg.k, now)}, now);
+}
+
+void on_find_value(Engine::Impl& s, Link& link, Message& m, Millis now) {
+  auto& req = std::get<FindValue>(m);
+  if (!serves_dht(s, link, req.request_id, now)) return;
+  link.last_request = now;
+  s.observe_peer(link, now);
+  if (const auto* v = s.store.get(req.key, now)) {
+    auto ttl = static_cast<std::uint32_t>(std::max<Millis>(1, (v->expires_at - now + 999) / 1000));
+    s.send(link, Value{req.request_id, req.key, v->seq, ttl, v->value}, now);
+    return;
+  }
+  s.send(link, Nodes{req.request_id, s.contacts_for(req.key, link.peer, s.cfg.k, now)}, now);
+}
+
+void on_store(Engine::Impl& s, Link& link, Message& m, Millis now) {
+  auto& req = std::get<Store>(m);
+  if (!serves_dht(s, link, req.request_id, now)) return;
+  link.last_request = now;
+  s.observe_peer(link, now);
+  const auto* held = s.store.get(req.key, now);
+  std::uint64_t held_seq = held ? held->seq : 0;
+  auto outcome = s.store.put(req.key, req.seq, req.value, now + Millis{req.ttl_seconds} * 1000, now);
+  if (store_accepted(outcome)) {
+    if (s.cfg.metrics_enabled) ++s.metrics.stores_accepted;
+    s.send(link, StoreAck{req.request_id}, now);
+    return;
+  }
+  if (s.cfg.metrics_enabled) ++s.metrics.stores_refused;
+  switch (outcome) {
+    case StoreOutcome::too_large:
+      return s.reply_error(link, req.request_id, ErrorCode::value_too_large,
+                           "value of " + std::to_string(req.value.size()) + " bytes exceeds the " +
+                               std::to_string(kMaxValueSize) + "-byte limit",
+                           now);
+    case StoreOutcome::full:
+      return s.reply_error(link, req.request_id, ErrorCode::storage_full,
+                           "storage quota reached (" + std::to_string(s.store.size()) + " values, " +
+                               std::to_string(s.store.bytes()) + " bytes): the node refuses new keys",
+                           now);
+    default:
+      return s.reply_error(link, req.request_id, ErrorCode::stale_value,
+                           "a newer or conflicting version is held (seq " + std::to_string(held_seq) +
+                               " vs offered " + std::to_string(req.seq) + ")",
+                           now);
+  }
+}
+
+void on_peers_request(Engine::Impl& s, Link& link, Message& m, Millis now) {
+  auto& req = std::get<PeersRequest>(m);
+  link.last_request = now;
+  std::size_t max = std::min<std::size_t>(req.max_peers, kMaxContacts);
+  Nodes reply{req.request_id, {}};
+  if (s.cfg.role != Role::bootstrap) {
+    reply.contacts = s.contacts_for(link.peer, link.peer, max, now);
+    s.send(link, reply, now);
+    return;
+  }
+  // Bootstrap: forget nodes unheard for registration_ttl; bridges and genesis first.
+  std::vector<const Contact*> first, rest;
+  for (auto it = s.registry.begin(); it != s.registry.end();) {
+    if (now - it->second.last_seen > s.cfg.registration_ttl) {
+      it = s.registry.erase(it);
+      continue;
+    }
+    if (it->first != link.peer) {
+      auto role = it->second.contact.role;
+      (role == Role::bridge || role == Role::genesis ? first : rest).push_back(&it->second.contact);
+    }
+    ++it;
+  }
+  auto shuffle = [&s](std::vector<const Contact*>& v) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[s.random.uniform(i)]);
+  };
+  shuffle(first);
+  shuffle(rest);
+  for (auto* list : {&first, &rest}) {
+    for (const auto* c : *list) {
+      if (reply.contacts.size() < max) reply.contacts.push_back(*c);
+    }
+  }
+  s.send(link, reply, now);
+}
+
+void on_out_of_place(Engine::Impl& s, Link& link, Message& m, Millis now) {
+  s.close_link(link.id, CloseCode::protocol_violation,
+               std::string(message_type_name(type_of(m))) + " is only valid during the handshake", now);
+}
+
+std::array<Handler, kMessageTypeCount> make_table() {
+  std::array<Handler, kMessageTypeCount> t{};
+  auto at = [](MessageType type) { return message_type_index(static_cast<std::uint8_t>(type)); };
+  t[at(MessageType::hello)] = on_out_of_place;
+  t[at(MessageType::auth)] = on_out_of_place;
+  t[at(MessageType::goodbye)] = on_out_of_place;
+  t[at(MessageType::error)] = on_response;
+  t[at(MessageType::ping)] = on_ping;
+  t[at(MessageType::pong)] = on_response;
+  t[at(MessageType::find_node)] = on_find_node;
+  t[at(MessageType::nodes)] = on_response;
+  t[at(MessageType::store)] = on_store;
+  t[at(MessageType::store_ack)] = on_response;
+  t[at(MessageType::find_value)] = on_find_value;
+  t[at(MessageType::value)] = on_response;
+  t[at(MessageType::peers_request)] = on_peers_request;
+  return t;
+}
+}  // namespace
+
+void Engine::Impl::dispatch(Link& link, Message& message, Millis now) {
+  static const std::array<Handler, kMessageTypeCount> table = make_table();
+  std::size_t index = message_type_index(static_cast<std::uint8_t>(type_of(message)));
+  table[index](*this, link, message, now);
+}
+
+}  // namespace yz

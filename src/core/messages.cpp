@@ -1,0 +1,86 @@
+// Message type names, the dense type index used by per-type counters, and the
+// type / request id of a Message. The Message variant lists its alternatives in
+// MessageType order, so the variant index is the dense index.
+#include "core/messages.hpp"
+
+#include <array>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace yz {
+
+namespace {
+
+constexpr std::array<MessageType, kMessageTypeCount> kTypesInOrder = {
+    MessageType::hello,      MessageType::auth,      MessageType::goodbye, MessageType::error,
+    MessageType::ping,       MessageType::pong,      MessageType::find_node, MessageType::nodes,
+    MessageType::store,      MessageType::store_ack, MessageType::find_value, MessageType::value,
+    MessageType::peers_request,
+};
+
+static_assert(std::variant_size_v<Message> == kMessageTypeCount,
+              "every MessageType needs exactly one Message alternative");
+template <std::size_t I, typename T>
+constexpr bool kAlternativeIs = std::is_same_v<std::variant_alternative_t<I, Message>, T>;
+static_assert(kAlternativeIs<0, Hello> && kAlternativeIs<1, Auth> && kAlternativeIs<2, Goodbye> &&
+                  kAlternativeIs<3, Error> && kAlternativeIs<4, Ping> && kAlternativeIs<5, Pong> &&
+                  kAlternativeIs<6, FindNode> && kAlternativeIs<7, Nodes> && kAlternativeIs<8, Store> &&
+                  kAlternativeIs<9, StoreAck> && kAlternativeIs<10, FindValue> && kAlternativeIs<11, Value> &&
+                  kAlternativeIs<12, PeersRequest>,
+              "Message alternatives must follow MessageType order (kTypesInOrder)");
+
+}  // namespace
+
+std::string_view message_type_name(MessageType type) {
+  switch (type) {
+    case MessageType::hello: return "hello";
+    case MessageType::auth: return "auth";
+    case MessageType::goodbye: return "goodbye";
+    case MessageType::error: return "error";
+    case MessageType::ping: return "ping";
+    case MessageType::pong: return "pong";
+    case MessageType::find_node: return "find_node";
+    case MessageType::nodes: return "nodes";
+    case MessageType::store: return "store";
+    case MessageType::store_ack: return "store_ack";
+    case MessageType::find_value: return "find_value";
+    case MessageType::value: return "value";
+    case MessageType::peers_request: return "peers_request";
+  }
+  return "unknown";
+}
+
+std::size_t message_type_index(std::uint8_t raw_type) {
+  for (std::size_t i = 0; i < kTypesInOrder.size(); ++i) {
+    if (static_cast<std::uint8_t>(kTypesInOrder[i]) == raw_type) return i;
+  }
+  return kMessageTypeCount;
+}
+
+// The index must come from message_type_index() or a loop below kMessageTypeCount;
+// anything else is a programming error and throws std::out_of_range.
+MessageType message_type_at(std::size_t index) {
+  if (index >= kTypesInOrder.size()) {
+    throw std::out_of_range("message_type_at: index " + std::to_string(index) + " is not below " +
+                            std::to_string(kMessageTypeCount));
+  }
+  return kTypesInOrder[index];
+}
+
+MessageType type_of(const Message& message) { return kTypesInOrder[message.index()]; }
+
+std::uint32_t request_id_of(const Message& message) {
+  return std::visit(
+      [](const auto& m) -> std::uint32_t {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Auth> || std::is_same_v<T, Goodbye>) {
+          return 0;
+        } else {
+          return m.request_id;
+        }
+      },
+      message);
+}
+
+}  // namespace yz

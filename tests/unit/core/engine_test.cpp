@@ -1,0 +1,290 @@
+// Engine behaviour on a small in-memory network: handshake, one link per peer,
+// version refusal, lookups returning the true k closest, put/get with
+// replication and read repair, crash tolerance, health.
+#include "core/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "core/codec.hpp"
+#include "engine_harness.hpp"
+
+namespace yz {
+namespace {
+
+using test::Harness;
+
+// bootstrap (0) + genesis (1) + n dht nodes, all started.
+void build_network(Harness& net, std::size_t dht_nodes, EngineConfig config = {}) {
+  net.add(Role::bootstrap, {}, config);
+  net.add(Role::genesis, {}, config);
+  net.start(0);
+  net.start(1);
+  for (std::size_t i = 0; i < dht_nodes; ++i) {
+    net.add(i < 2 ? Role::bridge : Role::dht, {"mem://0", "mem://1"}, config);
+    net.start(net.size() - 1);
+    net.run_for(50);
+  }
+}
+
+TEST(Engine, TwoNodesHandshakeAndBecomeHealthy) {
+  Harness net;
+  net.add(Role::genesis, {});
+  net.add(Role::dht, {"mem://0"});
+  net.start(0);
+  net.start(1);
+  net.run_for(5'000);
+  auto a = net[0].engine->status(net.now());
+  auto b = net[1].engine->status(net.now());
+  EXPECT_EQ(a.links, 1u);
+  EXPECT_EQ(b.links, 1u);
+  EXPECT_TRUE(a.healthy) << (a.reasons.empty() ? "" : a.reasons.front());
+  EXPECT_TRUE(b.healthy) << (b.reasons.empty() ? "" : b.reasons.front());
+  EXPECT_EQ(a.link_list.front().peer, net[1].engine->id());
+}
+
+TEST(Engine, NetworkOfTwentyIsHealthyWithLinksInBounds) {
+  Harness net;
+  build_network(net, 18);
+  net.run_for(60'000);
+  for (std::size_t i = 1; i < net.size(); ++i) {
+    auto st = net[i].engine->status(net.now());
+    EXPECT_TRUE(st.healthy) << "node " << i << ": " << (st.reasons.empty() ? "" : st.reasons.front());
+    EXPECT_GE(st.links, 3u) << "node " << i;
+    EXPECT_LE(st.links, 8u) << "node " << i;
+  }
+}
+
+TEST(Engine, FindNodeReturnsTrueClosest) {
+  Harness net;
+  build_network(net, 30);
+  net.run_for(30'000);
+  std::vector<NodeId> members;
+  for (std::size_t i = 1; i < net.size(); ++i) members.push_back(net[i].engine->id());
+  SeededRandom rng(7);
+  for (int trial = 0; trial < 10; ++trial) {
+    NodeId target;
+    rng.fill(target.bytes.data(), target.bytes.size());
+    std::size_t from = 1 + rng.uniform(net.size() - 1);
+    LookupResult got;
+    bool done = false;
+    net[from].engine->find_node(target, net.now(), [&](const LookupResult& r) {
+      got = r;
+      done = true;
+    });
+    net.pump(from);
+    net.run_for(5'000);
+    ASSERT_TRUE(done);
+    ASSERT_TRUE(got.ok) << got.error;
+    auto expected = members;
+    std::sort(expected.begin(), expected.end(), [&](const NodeId& a, const NodeId& b) { return closer(target, a, b); });
+    expected.resize(20);
+    std::vector<NodeId> ids;
+    for (auto& c : got.closest) ids.push_back(c.id);
+    EXPECT_EQ(ids, expected) << "trial " << trial;
+    EXPECT_GT(got.hops, 0);
+  }
+}
+
+TEST(Engine, PutThenGetFromEveryNodeAndSurviveCrashes) {
+  Harness net;
+  build_network(net, 10);
+  net.run_for(20'000);
+  PutResult put;
+  net[3].engine->put(as_bytes("colour"), to_bytes("blue"), 600, net.now(), [&](const PutResult& r) { put = r; });
+  net.pump(3);
+  net.run_for(3'000);
+  ASSERT_TRUE(put.ok) << put.error;
+  EXPECT_EQ(put.replicas_acked, 11);  // a network smaller than k: every member holds it
+  net.crash(4);
+  net.crash(5);
+  net.crash(6);
+  net.run_for(5'000);
+  for (std::size_t i = 1; i < net.size(); ++i) {
+    if (!net[i].up) continue;
+    GetResult got;
+    net[i].engine->get(as_bytes("colour"), net.now(), [&](const GetResult& r) { got = r; });
+    net.pump(i);
+    net.run_for(5'000);
+    EXPECT_TRUE(got.found) << "node " << i << ": " << got.error;
+    EXPECT_EQ(to_string(got.value), "blue");
+  }
+}
+
+TEST(Engine, NewerPutWinsAndStaleIsRefused) {
+  Harness net;
+  build_network(net, 4);
+  net.run_for(10'000);
+  PutResult first, second;
+  net[2].engine->put(as_bytes("k"), to_bytes("v1"), 600, net.now(), [&](const PutResult& r) { first = r; });
+  net.pump(2);
+  net.run_for(1'000);
+  net[3].engine->put(as_bytes("k"), to_bytes("v2"), 600, net.now(), [&](const PutResult& r) { second = r; });
+  net.pump(3);
+  net.run_for(1'000);
+  ASSERT_TRUE(first.ok && second.ok);
+  EXPECT_GT(second.seq, first.seq);
+  GetResult got;
+  net[4].engine->get(as_bytes("k"), net.now(), [&](const GetResult& r) { got = r; });
+  net.pump(4);
+  net.run_for(2'000);
+  EXPECT_EQ(to_string(got.value), "v2");
+}
+
+TEST(Engine, OversizedPutIsRefusedWithReason) {
+  Harness net;
+  build_network(net, 2);
+  net.run_for(5'000);
+  PutResult r;
+  net[2].engine->put(as_bytes("big"), Bytes(kMaxValueSize + 1, 'x'), 60, net.now(), [&](const PutResult& p) { r = p; });
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("65536-byte limit"), std::string::npos) << r.error;
+}
+
+TEST(Engine, IncompatibleVersionsAreRefusedOnBothSides) {
+  Harness net;
+  EngineConfig old_cfg;
+  old_cfg.version_min = 2;
+  old_cfg.version_max = 3;
+  net.add(Role::genesis, {});
+  net.add(Role::dht, {"mem://0"}, old_cfg);
+  net.start(0);
+  net.start(1);
+  net.run_for(2'000);
+  auto a = net[0].engine->status(net.now());
+  auto b = net[1].engine->status(net.now());
+  EXPECT_EQ(a.links + a.query_links, 0u);
+  ASSERT_FALSE(a.recent_refusals.empty());
+  ASSERT_FALSE(b.recent_refusals.empty());
+  EXPECT_EQ(a.recent_refusals.front().code, CloseCode::incompatible_version);
+  EXPECT_NE(a.recent_refusals.front().reason.find("upgrade this node"), std::string::npos)
+      << a.recent_refusals.front().reason;
+  EXPECT_NE(b.recent_refusals.front().reason.find("the peer must upgrade"), std::string::npos)
+      << b.recent_refusals.front().reason;
+  EXPECT_FALSE(b.healthy);
+}
+
+TEST(Engine, SimultaneousDialsLeaveOneLink) {
+  Harness net;
+  net.add(Role::genesis, {"mem://1"});
+  net.add(Role::dht, {"mem://0"});
+  net.start(0);
+  net.start(1);
+  net.run_for(3'000);
+  auto a = net[0].engine->status(net.now());
+  auto b = net[1].engine->status(net.now());
+  EXPECT_EQ(a.links + a.query_links, 1u);
+  EXPECT_EQ(b.links + b.query_links, 1u);
+}
+
+TEST(Engine, UnknownTypeIsAnsweredWithErrorAndLinkStays) {
+  Harness net;
+  net.add(Role::genesis, {});
+  net.add(Role::dht, {"mem://0"});
+  net.start(0);
+  net.start(1);
+  net.run_for(2'000);
+  auto link = net[0].engine->status(net.now()).link_list.front().link;
+  Bytes frame = {0x7f, 9, 0, 0, 0, 1, 2, 3};
+  net[0].engine->frame_received(link, frame, net.now());
+  auto actions = net[0].engine->take_actions();
+  ASSERT_EQ(actions.size(), 1u);
+  auto* send = std::get_if<SendFrame>(&actions.front());
+  ASSERT_NE(send, nullptr);
+  auto reply = decode(send->frame);
+  ASSERT_TRUE(reply.ok());
+  auto* error = std::get_if<Error>(&reply.value());
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->request_id, 9u);
+  EXPECT_EQ(error->code, ErrorCode::unknown_type);
+  EXPECT_EQ(net[0].engine->metrics().unknown_types, 1u);
+  EXPECT_EQ(net[0].engine->status(net.now()).links, 1u);
+}
+
+TEST(Engine, MalformedFrameClosesOnlyThatLink) {
+  Harness net;
+  build_network(net, 3);
+  net.run_for(5'000);
+  auto before = net[1].engine->status(net.now());
+  auto link = before.link_list.front().link;
+  Bytes garbage = {0x14, 1, 0, 0, 0, 0xff};  // Store truncated after the header
+  net[1].engine->frame_received(link, garbage, net.now());
+  auto actions = net[1].engine->take_actions();
+  bool closed = std::any_of(actions.begin(), actions.end(), [](const Action& a) {
+    auto* c = std::get_if<CloseLink>(&a);
+    return c && c->code == CloseCode::malformed_frame;
+  });
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(net[1].engine->metrics().decode_errors, 1u);
+}
+
+TEST(Engine, FrameBeforeHandshakeIsAProtocolViolation) {
+  Harness net;
+  net.add(Role::genesis, {});
+  net.start(0);
+  LinkId link = net[0].engine->link_accepted("tcp://attacker", net.now());
+  net[0].engine->take_actions();
+  net[0].engine->frame_received(link, encode(FindNode{1, NodeId{}}), net.now());
+  auto actions = net[0].engine->take_actions();
+  bool closed = std::any_of(actions.begin(), actions.end(), [](const Action& a) {
+    auto* c = std::get_if<CloseLink>(&a);
+    return c && c->code == CloseCode::protocol_violation;
+  });
+  EXPECT_TRUE(closed);
+}
+
+TEST(Engine, ForgedAuthIsRefused) {
+  Harness net;
+  net.add(Role::genesis, {});
+  net.start(0);
+  LinkId link = net[0].engine->link_accepted("tcp://forger", net.now());
+  auto actions = net[0].engine->take_actions();
+  auto victim = SodiumSigner::generate();
+  Hello hello;
+  hello.role = Role::dht;
+  hello.public_key = victim.public_key();  // claims someone else's key
+  hello.build_id = "forger";
+  net[0].engine->frame_received(link, encode(hello), net.now());
+  Auth auth;
+  auth.signature.fill(0x42);
+  net[0].engine->frame_received(link, encode(auth), net.now());
+  actions = net[0].engine->take_actions();
+  bool closed = std::any_of(actions.begin(), actions.end(), [](const Action& a) {
+    auto* c = std::get_if<CloseLink>(&a);
+    return c && c->code == CloseCode::auth_failed;
+  });
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(net[0].engine->metrics().handshakes_failed, 1u);
+}
+
+TEST(Engine, HandshakeTimeoutClosesSilentLinks) {
+  Harness net;
+  net.add(Role::genesis, {});
+  net.start(0);
+  net[0].engine->link_accepted("tcp://silent", net.now());
+  net[0].engine->take_actions();
+  net.run_for(6'000);
+  auto st = net[0].engine->status(net.now());
+  EXPECT_TRUE(st.link_list.empty());
+  ASSERT_FALSE(st.recent_refusals.empty());
+  EXPECT_EQ(st.recent_refusals.back().code, CloseCode::handshake_timeout);
+}
+
+TEST(Engine, StopSaysGoodbyeAndFailsPendingWork) {
+  Harness net;
+  build_network(net, 3);
+  net.run_for(5'000);
+  bool called = false;
+  net[2].engine->find_node(NodeId{}, net.now(), [&](const LookupResult&) { called = true; });
+  net[2].engine->stop(net.now());
+  EXPECT_TRUE(called);
+  auto actions = net[2].engine->take_actions();
+  EXPECT_TRUE(std::any_of(actions.begin(), actions.end(),
+                          [](const Action& a) { return std::holds_alternative<CloseLink>(a); }));
+  EXPECT_EQ(net[2].engine->next_deadline(), kNever);
+}
+
+}  // namespace
+}  // namespace yz
