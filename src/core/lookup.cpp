@@ -123,13 +123,16 @@ void Lookup::on_failure(const NodeId& from) {
   prune();
 }
 
+// Done when the k nearest candidates not known to have failed have all answered.
+// Queries still in flight to candidates outside that window are not waited for
+// (the engine ignores their late replies), so one slow far node cannot add a
+// whole request timeout to the lookup.
 bool Lookup::done() const {
-  if (in_flight_ > 0) return false;
   std::size_t window = 0;
   for (const auto& c : candidates_) {
     if (c.state == State::failed) continue;
     if (window++ >= k_) break;
-    if (c.state == State::fresh) return false;
+    if (c.state != State::answered) return false;
   }
   return true;
 }

@@ -1,7 +1,9 @@
 // In-memory value store: versioned puts, expiry, quotas and republish
 // scheduling (value_store.hpp). A value is live while now < expires_at.
 // Two ordered (time, key) indexes mirror the map so that deadlines and due
-// work cost O(log n) per change and next_deadline() is O(1).
+// work cost O(log n) per change and next_deadline() is O(1). Expired values
+// keep their quota until expire(); a put that would be refused for quota
+// first reclaims them, so dead values never block live ones.
 #include "core/value_store.hpp"
 
 #include <algorithm>

@@ -124,8 +124,8 @@ DriveStats drive(Lookup& lookup, const Network& net, const NodeId& self, std::si
     }
     run.max_in_flight = std::max(run.max_in_flight, outstanding.size());
     EXPECT_EQ(lookup.in_flight(), outstanding.size());
-    if (outstanding.empty()) break;
-    EXPECT_FALSE(lookup.done());
+    // Done may come with far queries still outstanding; their replies are moot.
+    if (outstanding.empty() || lookup.done()) break;
     const auto i = static_cast<std::size_t>(rng.uniform(outstanding.size()));
     const Contact c = outstanding[i];
     outstanding.erase(outstanding.begin() + static_cast<std::ptrdiff_t>(i));
@@ -169,7 +169,7 @@ TEST(Lookup, FindsTheTrueKClosestInA500NodeNetwork) {
       EXPECT_EQ(lookup.failures(), 0);
       EXPECT_GE(lookup.hops(), 1);
       EXPECT_LE(lookup.hops(), 5);
-      EXPECT_EQ(lookup.in_flight(), 0u);
+      EXPECT_LE(lookup.in_flight(), alpha);
       max_requests = std::max(max_requests, lookup.requests());
     }
     // A lookup asks a few nodes beyond the k it returns, not the network.
