@@ -24,4 +24,8 @@ inline std::string to_string(BytesView bytes) {
 
 std::string to_hex(BytesView bytes);
 
+// At most max_bytes of text, cut at a UTF-8 character boundary (wire strings
+// must stay valid UTF-8 after truncation).
+std::string truncate_utf8(std::string text, std::size_t max_bytes);
+
 }  // namespace yz

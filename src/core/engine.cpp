@@ -131,7 +131,7 @@ void Engine::Impl::send(Link& link, const Message& message, Millis now) {
 void Engine::Impl::close_link(LinkId id, CloseCode code, const std::string& reason, Millis now) {
   auto it = links.find(id);
   if (it == links.end()) return;
-  std::string text = reason.size() > kMaxReasonLength ? reason.substr(0, kMaxReasonLength) : reason;
+  std::string text = truncate_utf8(reason, kMaxReasonLength);
   if (it->second.phase != Link::Phase::dialing) send(it->second, Goodbye{code, text}, now);
   if (cfg.metrics_enabled) {
     auto slot = static_cast<std::size_t>(code) - 4000;

@@ -96,7 +96,10 @@ void Engine::Impl::request_on_link(Link& link, Message message, Millis now, Repl
 
 void Engine::Impl::resolve(LinkId link, std::uint32_t request_id, const ReplyOutcome& outcome, Millis now) {
   auto it = pending.find({link, request_id});
-  if (it == pending.end()) return;  // late reply after a timeout, or never asked
+  if (it == pending.end()) {  // late reply after a timeout, or never asked
+    if (outcome.reply && cfg.metrics_enabled) ++metrics.late_replies;
+    return;
+  }
   auto handler = std::move(it->second.handler);
   pending.erase(it);
   handler(outcome, now);
@@ -112,8 +115,7 @@ void Engine::Impl::fail_link_requests(LinkId link, const std::string& why, Milli
 }
 
 void Engine::Impl::reply_error(Link& link, std::uint32_t request_id, ErrorCode code, std::string text, Millis now) {
-  if (text.size() > kMaxErrorTextLength) text.resize(kMaxErrorTextLength);
-  send(link, Error{request_id, code, std::move(text)}, now);
+  send(link, Error{request_id, code, truncate_utf8(std::move(text), kMaxErrorTextLength)}, now);
 }
 
 std::vector<Contact> Engine::Impl::contacts_for(const NodeId& target, const NodeId& exclude, std::size_t n,
@@ -131,10 +133,13 @@ std::vector<Contact> Engine::Impl::contacts_for(const NodeId& target, const Node
 namespace {
 using Handler = void (*)(Engine::Impl&, Link&, Message&, Millis);
 
+// Bootstrap servers and headless clients hold no DHT state (docs/protocol.md).
 bool serves_dht(Engine::Impl& s, Link& link, std::uint32_t rid, Millis now) {
-  if (s.cfg.role != Role::bootstrap) return true;
+  if (s.cfg.role != Role::bootstrap && s.cfg.role != Role::client) return true;
   s.reply_error(link, rid, ErrorCode::not_supported,
-                "this is a bootstrap server: it answers only peers_request; send DHT requests to a DHT node", now);
+                "this " + std::string(role_name(s.cfg.role)) +
+                    " node does not serve DHT requests; send them to a DHT node",
+                now);
   return false;
 }
 
@@ -207,6 +212,10 @@ void on_store(Engine::Impl& s, Link& link, Message& m, Millis now) {
 
 void on_peers_request(Engine::Impl& s, Link& link, Message& m, Millis now) {
   auto& req = std::get<PeersRequest>(m);
+  if (s.cfg.role == Role::client) {
+    s.reply_error(link, req.request_id, ErrorCode::not_supported, "a headless client has no peers to share", now);
+    return;
+  }
   link.last_request = now;
   std::size_t max = std::min<std::size_t>(req.max_peers, kMaxContacts);
   Nodes reply{req.request_id, {}};

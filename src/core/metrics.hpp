@@ -37,6 +37,7 @@ struct Metrics {
   std::uint64_t links_closed = 0;
   std::uint64_t dials_failed = 0;
   std::uint64_t requests_timed_out = 0;
+  std::uint64_t late_replies = 0;  // responses after their timeout, or to no request
   std::uint64_t lookups_ok = 0;
   std::uint64_t lookups_failed = 0;
   std::uint64_t stores_accepted = 0;
