@@ -31,6 +31,10 @@ static_assert(kHeaderSize + NodeId::kSize + 8 + 4 + 4 + kMaxValueSize <= kMaxFra
 static_assert(kHeaderSize + 2 + 2 + 1 + 32 + kMaxAddressListSize + str_size(kMaxBuildIdLength) + 32 <=
                   kMaxFrameSize,
               "largest Hello fits");
+static_assert(kHeaderSize + 32 + 32 + 8 + 1 + 1 + 32 + 64 + 4 + kMaxRoutedPayload <= kMaxFrameSize,
+              "largest Routed fits");
+static_assert(kHeaderSize + NodeId::kSize + 8 + 4 + 4 + kMaxValueSize <= kMaxRoutedPayload,
+              "a routed Store carries the largest value");
 static_assert(kMaxContacts <= 255 && kMaxAddresses <= 255, "counts are sent as u8");
 static_assert(kMaxAddressLength <= 0xffff && kMaxBuildIdLength <= 0xffff && kMaxReasonLength <= 0xffff &&
                   kMaxErrorTextLength <= 0xffff,
@@ -193,6 +197,12 @@ Check check_max_peers(std::uint8_t max_peers) {
   return check_count(max_peers, kMaxContacts, FieldName{"PeersRequest.max_peers"});
 }
 
+Check check_routed_flags(std::uint8_t flags) {
+  if ((flags & ~(Routed::kReply | Routed::kBounce)) == 0) return std::nullopt;
+  return Problem{DecodeErrorKind::invalid_value,
+                 "Routed.flags " + hex_byte(flags) + " sets bits other than reply (0x01) and bounce (0x02)"};
+}
+
 Check check_zero_request_id(std::string_view message, std::uint32_t request_id) {
   if (request_id == 0) return std::nullopt;
   return Problem{DecodeErrorKind::invalid_value, std::string(message) + " carries request id " +
@@ -304,6 +314,17 @@ void write_body(Writer& w, const Value& m) { write_value_fields(w, "Value", m.ke
 void write_body(Writer& w, const PeersRequest& m) {
   require(check_max_peers(m.max_peers));
   w.u8(m.max_peers);
+}
+void write_body(Writer& w, const Routed& m) {
+  require(check_routed_flags(m.flags));
+  w.raw(m.source.bytes);
+  w.raw(m.destination.bytes);
+  w.u64(m.message_id);
+  w.u8(m.hop_limit);
+  w.u8(m.flags);
+  w.raw(m.source_key);
+  w.raw(m.signature);
+  w.blob(m.payload, kMaxRoutedPayload, FieldName{"Routed.payload"});
 }
 
 std::size_t size_hint(const Message& message) {
@@ -486,15 +507,27 @@ bool read_body(Reader& r, Value& m) { return read_value_fields(r, "Value", m.key
 bool read_body(Reader& r, PeersRequest& m) {
   return r.u8(m.max_peers, FieldName{"PeersRequest.max_peers"}) && r.ok(check_max_peers(m.max_peers));
 }
+// hop_limit is not checked here: an over-limit value is the router's to drop
+// and count, without closing the link that carried it.
+bool read_body(Reader& r, Routed& m) {
+  return r.fixed(m.source.bytes, FieldName{"Routed.source"}) &&
+         r.fixed(m.destination.bytes, FieldName{"Routed.destination"}) &&
+         r.u64(m.message_id, FieldName{"Routed.message_id"}) && r.u8(m.hop_limit, FieldName{"Routed.hop_limit"}) &&
+         r.u8(m.flags, FieldName{"Routed.flags"}) && r.ok(check_routed_flags(m.flags)) &&
+         r.fixed(m.source_key, FieldName{"Routed.source_key"}) &&
+         r.fixed(m.signature, FieldName{"Routed.signature"}) &&
+         r.blob(m.payload, kMaxRoutedPayload, FieldName{"Routed.payload"});
+}
 
 // Message struct names as used in error text ("Store.value ...").
 constexpr std::array<std::string_view, kMessageTypeCount> kStructNames = {
     "Hello", "Auth", "Goodbye", "Error", "Ping", "Pong", "FindNode", "Nodes", "Store", "StoreAck",
-    "FindValue", "Value", "PeersRequest",
+    "FindValue", "Value", "PeersRequest", "Routed",
 };
 
 template <typename T>
-constexpr bool kHasRequestIdField = !(std::is_same_v<T, Hello> || std::is_same_v<T, Auth> || std::is_same_v<T, Goodbye>);
+constexpr bool kHasRequestIdField = !(std::is_same_v<T, Hello> || std::is_same_v<T, Auth> ||
+                                      std::is_same_v<T, Goodbye> || std::is_same_v<T, Routed>);
 
 template <typename T>
 Result<Message, DecodeError> decode_as(Reader& reader, DecodeError& error, std::string_view name) {

@@ -68,6 +68,10 @@ std::size_t Engine::Impl::client_link_count() const {
 }
 
 void Engine::Impl::record_refusal(const std::string& peer, CloseCode code, const std::string& reason, Millis now) {
+  // Newest only per peer: a seed that stays unreachable is one line, not the whole list.
+  for (auto it = refusals.begin(); it != refusals.end();) {
+    it = it->peer == peer ? refusals.erase(it) : std::next(it);
+  }
   refusals.push_back(PeerRefusal{now, peer, code, reason});
   while (refusals.size() > kMaxRefusalsKept) refusals.pop_front();
 }
@@ -92,6 +96,8 @@ LinkId Engine::Impl::dial(const std::string& address, std::optional<NodeId> expe
 void Engine::Impl::on_transport_up(Link& link, Millis now) {
   link.phase = Link::Phase::handshaking;
   link.opened_at = link.last_in = link.last_request = now;
+  link.routed_tokens = 2 * cfg.routed_rate_per_link;
+  link.routed_refill_at = now;
   if (cfg.metrics_enabled) ++metrics.links_opened;
   Hello hello;
   hello.version_min = cfg.version_min;
@@ -116,6 +122,7 @@ void Engine::Impl::on_transport_up(Link& link, Millis now) {
 }
 
 void Engine::Impl::send(Link& link, const Message& message, Millis now) {
+  if (link.route) return route_reply(*link.route, message, now);
   Bytes frame = encode(message);
   link.last_out = now;
   ++link.out.messages;
@@ -159,7 +166,7 @@ void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
     auto d = dialing_by_peer.find(*link.expected_peer);
     if (d != dialing_by_peer.end() && d->second == id) dialing_by_peer.erase(d);
   }
-  for (auto& queued : link.queued) queued.handler(ReplyOutcome{nullptr, why}, now);
+  for (auto& queued : link.queued) queued.handler(ReplyOutcome{nullptr, why, true}, now);
   fail_link_requests(id, why, now);
 }
 
@@ -328,7 +335,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
     }
   } else if (dialable(link)) {
     bool room = kept_count() < cfg.max_links;
-    if (link.want_kept || (link.seed && room) || (!link.outbound && room)) link.kept = true;
+    if (link.want_kept || (link.seed && room) || (!link.outbound && room) || !cfg.connection_policy) link.kept = true;
     observe_peer(link, now);
   } else if (link.role == Role::bootstrap) {
     // First contact: ask for peers; the link closes when idle.
@@ -355,7 +362,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
   link.queued.clear();
   for (auto& q : queued) request_on_link(links.at(id), std::move(q.request), now, std::move(q.handler));
 
-  if (cfg.role != Role::bootstrap && link.kept && last_self_lookup_at < 0 && !self_lookup_running) {
+  if (cfg.role != Role::bootstrap && link.kept && !last_self_lookup_ok && !self_lookup_running) {
     start_self_lookup(now);
   }
 }
@@ -433,7 +440,7 @@ void Engine::link_closed(LinkId link, std::string reason, Millis now) {
     if (s.cfg.metrics_enabled) ++s.metrics.dials_failed;
     if (l.expected_peer) s.table.record_failure(*l.expected_peer, now);
     s.log(l.seed ? LogLevel::warn : LogLevel::debug, "dial to " + l.address + " failed: " + reason);
-    if (l.seed) s.record_refusal(l.address, CloseCode::normal, "seed unreachable: " + reason, now);
+    if (l.seed) s.record_refusal(l.address, CloseCode::unreachable, "seed unreachable: " + reason, now);
   } else {
     s.log(LogLevel::debug, "link to " + s.describe(l) + " closed by transport: " + reason);
   }
@@ -477,6 +484,17 @@ NodeId Engine::key_id(BytesView user_key) const { return NodeId{impl_->crypto.sh
 
 Status Engine::status(Millis now) const { return impl_->status(now); }
 const Metrics& Engine::metrics() const { return impl_->metrics; }
-std::vector<RoutingEntry> Engine::routing_entries() const { return impl_->table.entries(); }
+std::vector<RoutingEntry> Engine::routing_entries() const {
+  if (impl_->cfg.role != Role::bootstrap) return impl_->table.entries();
+  // The bootstrap server's table is its registry of recently seen nodes.
+  std::vector<RoutingEntry> out;
+  for (const auto& [id, reg] : impl_->registry) out.push_back(RoutingEntry{reg.contact, reg.last_seen, reg.last_seen, 0, 0});
+  return out;
+}
+
+void Engine::set_keepalive(Millis interval, Millis timeout) {
+  impl_->cfg.keepalive_interval = interval;
+  impl_->cfg.keepalive_timeout = timeout;
+}
 
 }  // namespace yz

@@ -54,6 +54,13 @@ struct EngineConfig {
   std::size_t storage_max_bytes = 64 * 1024 * 1024;
   std::size_t storage_max_values = 100'000;
   bool metrics_enabled = true;
+
+  // Overlay routing: reach peers without a direct link (docs/architecture.md).
+  bool routing = true;
+  std::uint8_t routed_hop_limit = kDefaultHops;  // step budget of a routed request
+  double routed_rate_per_link = 500;             // routed messages per second accepted per link
+  // When false the node links only to its seeds and to who dials it (for tests of fixed topologies).
+  bool connection_policy = true;
 };
 
 // ---- Outputs -------------------------------------------------------------
@@ -193,6 +200,9 @@ class Engine {
            std::function<void(const PutResult&)> done);
   void get(BytesView user_key, Millis now, std::function<void(const GetResult&)> done);
   void ping(const NodeId& peer, Millis now, std::function<void(const PingResult&)> done);
+
+  // Keep-alive timing can change at run time (a browser tab hidden or shown).
+  void set_keepalive(Millis interval, Millis timeout);
 
   Status status(Millis now) const;
   const Metrics& metrics() const;

@@ -22,10 +22,22 @@ inline constexpr std::size_t kMaxQueuedPerDial = 64;    // requests waiting for 
 inline constexpr std::size_t kMaxRefusalsKept = 16;     // Status::recent_refusals
 inline constexpr std::size_t kMaxRegistrations = 20'000;  // bootstrap registry
 inline constexpr std::size_t kMaxConcurrentOps = 1024;  // API lookups/puts/gets in flight
+inline constexpr std::size_t kMaxRouteStates = 8192;    // routed messages remembered for replies/bounces
+inline constexpr Millis kRouteStateTtl = 30'000;         // how long a hop remembers a routed message
+inline constexpr LinkId kRoutedLink = 0;                 // pseudo link of routed requests in `pending`
 
 struct ReplyOutcome {
   const Message* reply = nullptr;  // response message, or nullptr on failure
   std::string error;               // plain words when reply == nullptr or reply is Error
+  bool not_sent = false;           // failed before it went out (dial or handshake failed)
+};
+
+// Where a routed request came from, so its response can be routed back.
+struct RouteContext {
+  NodeId source;
+  std::uint64_t message_id = 0;
+  LinkId prev = 0;
+  int hops = 0;
 };
 using ReplyHandler = std::function<void(const ReplyOutcome&, Millis now)>;
 
@@ -57,7 +69,27 @@ struct Link {
     ReplyHandler handler;
   };
   std::vector<Queued> queued;  // requests waiting for the handshake
+  double routed_tokens = 0;    // per-link routed message rate limit (token bucket)
+  Millis routed_refill_at = 0;
+  std::optional<RouteContext> route;  // set on the stand-in link of a routed request
 };
+
+using RouteKey = std::pair<NodeId, std::uint64_t>;  // (request origin, message id)
+struct RouteState {
+  LinkId prev = kRoutedLink;    // link the request came in on (kRoutedLink: we are the origin)
+  std::vector<NodeId> tried;    // next hops already tried (and the previous hop)
+  bool delivered = false;       // this node is the destination and handled it
+  std::uint32_t request_id = 0; // at the origin: the pending routed request
+};
+
+// Sets the request id of any request or response message.
+inline void set_request_id(Message& message, std::uint32_t id) {
+  std::visit(
+      [id](auto& m) {
+        if constexpr (requires { m.request_id; }) m.request_id = id;
+      },
+      message);
+}
 
 struct PendingRequest {
   LinkId link;
@@ -111,6 +143,9 @@ struct Engine::Impl {
   std::map<NodeId, Registration> registry;            // bootstrap role only
   std::deque<PeerRefusal> refusals;
   std::map<NodeId, Millis> keep_refused_until;        // peers that closed our kept link as surplus
+  std::map<RouteKey, RouteState> routes;              // routed messages seen recently
+  std::deque<std::pair<Millis, RouteKey>> route_order;  // routes in arrival order, for expiry
+  std::uint32_t next_routed_rid = 1;
   LinkId next_link_id = 1;
   std::uint64_t next_op_id = 1;
   std::uint64_t last_seq = 0;
@@ -156,6 +191,19 @@ struct Engine::Impl {
   void reply_error(Link& link, std::uint32_t request_id, ErrorCode code, std::string text, Millis now);
   std::vector<Contact> contacts_for(const NodeId& target, const NodeId& exclude, std::size_t n, Millis now) const;
   void observe_peer(const Link& link, Millis now);
+
+  // engine_routing.cpp: overlay routing (docs/protocol.md, "Routed")
+  void request_routed(const NodeId& to, Message message, Millis now, ReplyHandler handler);
+  void handle_routed(Link& link, Routed& routed, Millis now);
+  void forward_routed(Routed routed, const RouteKey& key, Millis now);
+  void bounce_routed(Routed routed, const RouteKey& key, Millis now);
+  void deliver_routed(Link& link, Routed& routed, Millis now);
+  void route_reply(const RouteContext& context, const Message& reply, Millis now);
+  void sign_routed(Routed& routed);
+  std::optional<LinkId> next_hop(const NodeId& destination, const std::vector<NodeId>& tried) const;
+  RouteState& remember_route(const RouteKey& key, LinkId prev, Millis now);
+  void expire_routes(Millis now);
+  bool routed_rate_ok(Link& link, Millis now);
 
   // engine_operations.cpp: lookups, put, get, ping
   LookupOp& start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,

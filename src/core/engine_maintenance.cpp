@@ -74,7 +74,7 @@ std::vector<Contact> Engine::Impl::desired_links(Millis now) const {
 }
 
 void Engine::Impl::apply_connection_policy(Millis now) {
-  if (cfg.role == Role::bootstrap || stopped) return;
+  if (cfg.role == Role::bootstrap || stopped || !cfg.connection_policy) return;
   std::size_t target = (cfg.min_links + cfg.max_links + 1) / 2;
   std::size_t kept = kept_count();
   std::size_t dialing = 0;
@@ -120,6 +120,7 @@ void Engine::Impl::maintenance(Millis now) {
     }
     return;
   }
+  expire_routes(now);
   for (auto it = keep_refused_until.begin(); it != keep_refused_until.end();) {
     it = it->second <= now ? keep_refused_until.erase(it) : std::next(it);
   }
@@ -155,7 +156,7 @@ void Engine::Impl::run_timers(Millis now) {
     switch (link.phase) {
       case Link::Phase::dialing:
         if (now - link.opened_at >= 2 * cfg.handshake_timeout) {
-          to_close.push_back({id, {CloseCode::handshake_timeout, "dial to " + link.address + " did not complete"}});
+          to_close.push_back({id, {CloseCode::unreachable, "dial to " + link.address + " did not complete"}});
         }
         break;
       case Link::Phase::handshaking:
@@ -182,7 +183,7 @@ void Engine::Impl::run_timers(Millis now) {
   for (auto& [id, what] : to_close) {
     auto it = links.find(id);
     if (it == links.end()) continue;
-    if (what.first == CloseCode::handshake_timeout) {
+    if (what.first == CloseCode::handshake_timeout || what.first == CloseCode::unreachable) {
       if (cfg.metrics_enabled) ++metrics.handshakes_failed;
       record_refusal(describe(it->second), what.first, what.second, now);
       if (it->second.expected_peer) table.record_failure(*it->second.expected_peer, now);

@@ -68,6 +68,10 @@ void Engine::Impl::finish_lookup(std::uint64_t op_id, Millis now) {
   if (it == lookups.end()) return;
   std::unique_ptr<LookupOp> op = std::move(it->second);
   lookups.erase(it);
+  if (cfg.metrics_enabled) {  // every lookup counts: API, self-lookups, puts, gets, republish
+    ++(lookup_succeeded(*op) || op->best ? metrics.lookups_ok : metrics.lookups_failed);
+    metrics.lookup_latency.record(now - op->started);
+  }
   if (op->on_done) op->on_done(*op, now);
 }
 
@@ -95,7 +99,9 @@ void Engine::Impl::start_self_lookup(Millis now) {
     last_self_lookup_at = t;
     last_self_lookup_ok = lookup_succeeded(done_op);
     if (last_self_lookup_ok) last_lookup_ok_at = t;
-    next_self_lookup = t + cfg.self_lookup_interval;
+    // A failed self-lookup is retried sooner than the regular interval.
+    next_self_lookup = t + (last_self_lookup_ok ? cfg.self_lookup_interval
+                                                : std::min(cfg.self_lookup_interval, cfg.maintenance_interval / 2));
     if (!stopped) apply_connection_policy(t);
   });
   (void)op;
@@ -187,10 +193,6 @@ void Engine::find_node(const NodeId& target, Millis now, std::function<void(cons
       r.error = s.table.size() == 0 ? "no peers known: the node has no links yet (is the bootstrap server reachable?)"
                                     : "no peer answered: " + std::to_string(r.failures) + " requests failed";
     }
-    if (s.cfg.metrics_enabled) {
-      ++(r.ok ? s.metrics.lookups_ok : s.metrics.lookups_failed);
-      s.metrics.lookup_latency.record(r.elapsed);
-    }
     if (r.ok) s.last_lookup_ok_at = t;
     s.completions.push_back([done, r] { done(r); });
   });
@@ -272,10 +274,6 @@ void Engine::get(BytesView user_key, Millis now, std::function<void(const GetRes
     } else {
       r.error = "no value stored under this key";
     }
-    if (s.cfg.metrics_enabled) {
-      ++(r.ok ? s.metrics.lookups_ok : s.metrics.lookups_failed);
-      s.metrics.lookup_latency.record(r.elapsed);
-    }
     if (r.ok) s.last_lookup_ok_at = t;
     s.completions.push_back([done, r] { done(r); });
   });
@@ -288,6 +286,8 @@ void Engine::ping(const NodeId& peer, Millis now, std::function<void(const PingR
     contact = s.contact_of(s.links.at(r->second));
   } else if (const auto* entry = s.table.find(peer)) {
     contact = entry->contact;
+  } else if (s.cfg.routing && peer != s.self) {
+    contact = Contact{peer, Role::dht, {}};  // unknown address: the request travels routed
   }
   if (s.stopped || !contact) {
     PingResult r;

@@ -8,16 +8,6 @@
 
 namespace yz {
 
-namespace {
-void set_request_id(Message& message, std::uint32_t id) {
-  std::visit(
-      [id](auto& m) {
-        if constexpr (requires { m.request_id; }) m.request_id = id;
-      },
-      message);
-}
-}  // namespace
-
 void Engine::Impl::observe_peer(const Link& link, Millis now) {
   if (cfg.role == Role::bootstrap || !dialable(link)) return;
   auto result = table.observe(contact_of(link), now);
@@ -32,14 +22,25 @@ void Engine::Impl::observe_peer(const Link& link, Millis now) {
 
 void Engine::Impl::request(const Contact& to, Message message, Millis now, ReplyHandler handler) {
   if (stopped) return handler(ReplyOutcome{nullptr, "node is stopping"}, now);
+  // Policy (docs/architecture.md): an open link, else a direct dial when the
+  // peer is dialable, else (or when that dial fails) a routed request.
   if (auto r = ready_by_peer.find(to.id); r != ready_by_peer.end()) {
+    if (cfg.metrics_enabled) ++metrics.routed.via_link;
     return request_on_link(links.at(r->second), std::move(message), now, std::move(handler));
   }
   if (auto d = dialing_by_peer.find(to.id); d != dialing_by_peer.end()) {
+    if (cfg.metrics_enabled) ++metrics.routed.via_dial;
     return request_on_link(links.at(d->second), std::move(message), now, std::move(handler));
   }
-  if (to.addresses.empty()) {
+  if (to.addresses.empty() || cfg.max_query_links == 0) {
+    if (cfg.routing) return request_routed(to.id, std::move(message), now, std::move(handler));
     return handler(ReplyOutcome{nullptr, "no link to " + to.id.short_hex() + " and it has no address to dial"}, now);
+  }
+  if (cfg.routing) {
+    handler = [this, to_id = to.id, copy = message, h = std::move(handler)](const ReplyOutcome& o, Millis t) mutable {
+      if (!o.reply && o.not_sent && !stopped) return request_routed(to_id, std::move(copy), t, std::move(h));
+      h(o, t);
+    };
   }
   // Room for one more query link: close the longest-idle one without work if needed.
   std::size_t query_links = 0;
@@ -62,6 +63,7 @@ void Engine::Impl::request(const Contact& to, Message message, Millis now, Reply
     }
     close_link(idlest->id, CloseCode::surplus_link, "query link recycled for a new lookup", now);
   }
+  if (cfg.metrics_enabled) ++metrics.routed.via_dial;
   LinkId id = dial(to.addresses.front(), to.id, false, false, now);
   request_on_link(links.at(id), std::move(message), now, std::move(handler));
 }
@@ -271,12 +273,18 @@ std::array<Handler, kMessageTypeCount> make_table() {
   t[at(MessageType::find_value)] = on_find_value;
   t[at(MessageType::value)] = on_response;
   t[at(MessageType::peers_request)] = on_peers_request;
+  t[at(MessageType::routed)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
+    s.handle_routed(link, std::get<Routed>(m), now);
+  };
   return t;
 }
 }  // namespace
 
 void Engine::Impl::dispatch(Link& link, Message& message, Millis now) {
   static const std::array<Handler, kMessageTypeCount> table = make_table();
+  if (cfg.role == Role::bootstrap) {  // any frame refreshes a registration
+    if (auto r = registry.find(link.peer); r != registry.end()) r->second.last_seen = now;
+  }
   std::size_t index = message_type_index(static_cast<std::uint8_t>(type_of(message)));
   table[index](*this, link, message, now);
 }

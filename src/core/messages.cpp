@@ -16,7 +16,7 @@ constexpr std::array<MessageType, kMessageTypeCount> kTypesInOrder = {
     MessageType::hello,      MessageType::auth,      MessageType::goodbye, MessageType::error,
     MessageType::ping,       MessageType::pong,      MessageType::find_node, MessageType::nodes,
     MessageType::store,      MessageType::store_ack, MessageType::find_value, MessageType::value,
-    MessageType::peers_request,
+    MessageType::peers_request, MessageType::routed,
 };
 
 static_assert(std::variant_size_v<Message> == kMessageTypeCount,
@@ -27,7 +27,7 @@ static_assert(kAlternativeIs<0, Hello> && kAlternativeIs<1, Auth> && kAlternativ
                   kAlternativeIs<3, Error> && kAlternativeIs<4, Ping> && kAlternativeIs<5, Pong> &&
                   kAlternativeIs<6, FindNode> && kAlternativeIs<7, Nodes> && kAlternativeIs<8, Store> &&
                   kAlternativeIs<9, StoreAck> && kAlternativeIs<10, FindValue> && kAlternativeIs<11, Value> &&
-                  kAlternativeIs<12, PeersRequest>,
+                  kAlternativeIs<12, PeersRequest> && kAlternativeIs<13, Routed>,
               "Message alternatives must follow MessageType order (kTypesInOrder)");
 
 }  // namespace
@@ -47,6 +47,7 @@ std::string_view message_type_name(MessageType type) {
     case MessageType::find_value: return "find_value";
     case MessageType::value: return "value";
     case MessageType::peers_request: return "peers_request";
+    case MessageType::routed: return "routed";
   }
   return "unknown";
 }
@@ -68,13 +69,25 @@ MessageType message_type_at(std::size_t index) {
   return kTypesInOrder[index];
 }
 
+Bytes routed_signing_payload(const Routed& routed, const Hash256& payload_hash) {
+  static constexpr std::string_view kContext = "yz-routed-v1";
+  Bytes out(kContext.begin(), kContext.end());
+  out.insert(out.end(), routed.source.bytes.begin(), routed.source.bytes.end());
+  out.insert(out.end(), routed.destination.bytes.begin(), routed.destination.bytes.end());
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(routed.message_id >> (8 * i)));
+  out.push_back(routed.flags & Routed::kReply);
+  out.insert(out.end(), payload_hash.begin(), payload_hash.end());
+  return out;
+}
+
 MessageType type_of(const Message& message) { return kTypesInOrder[message.index()]; }
 
 std::uint32_t request_id_of(const Message& message) {
   return std::visit(
       [](const auto& m) -> std::uint32_t {
         using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Auth> || std::is_same_v<T, Goodbye>) {
+        if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Auth> || std::is_same_v<T, Goodbye> ||
+                      std::is_same_v<T, Routed>) {
           return 0;
         } else {
           return m.request_id;

@@ -29,9 +29,10 @@ enum class MessageType : std::uint8_t {
   find_value = 0x16,
   value = 0x17,
   peers_request = 0x18,
+  routed = 0x19,
 };
 std::string_view message_type_name(MessageType type);
-inline constexpr std::size_t kMessageTypeCount = 13;
+inline constexpr std::size_t kMessageTypeCount = 14;
 // Dense index 0..kMessageTypeCount-1 for per-type counters; kMessageTypeCount when unknown.
 std::size_t message_type_index(std::uint8_t raw_type);
 MessageType message_type_at(std::size_t index);
@@ -139,11 +140,32 @@ struct PeersRequest {
   bool operator==(const PeersRequest&) const = default;
 };
 
+// Overlay routing envelope: carries one request or response frame (payload)
+// hop by hop to `destination` over open links (docs/protocol.md, "Routed").
+// The origin signs it, so the destination can prove who sent it.
+struct Routed {
+  static constexpr std::uint8_t kReply = 0x01;   // payload is a response travelling back
+  static constexpr std::uint8_t kBounce = 0x02;  // returned by a hop that found no way on
+  NodeId source;
+  NodeId destination;
+  std::uint64_t message_id = 0;  // random per request; a reply reuses its request's id
+  std::uint8_t hop_limit = 0;    // hops left; a hop that receives 0 goes no further
+  std::uint8_t flags = 0;
+  PublicKey source_key{};        // SHA-256(source_key) must equal source
+  Signature signature{};         // over routed_signing_payload()
+  Bytes payload;                 // one whole frame (request or response)
+  bool operator==(const Routed&) const = default;
+};
+
 using Message = std::variant<Hello, Auth, Goodbye, Error, Ping, Pong, FindNode, Nodes, Store, StoreAck,
-                             FindValue, Value, PeersRequest>;
+                             FindValue, Value, PeersRequest, Routed>;
 
 MessageType type_of(const Message& message);
-// Request id of a message (0 for Hello, Auth, Goodbye).
+// Bytes the origin of a Routed message signs: "yz-routed-v1" || source ||
+// destination || message_id (u64 LE) || (flags & kReply) || SHA-256(payload).
+// hop_limit and the bounce flag change in transit and are not signed.
+Bytes routed_signing_payload(const Routed& routed, const Hash256& payload_hash);
+// Request id of a message (0 for Hello, Auth, Goodbye, Routed).
 std::uint32_t request_id_of(const Message& message);
 
 }  // namespace yz

@@ -14,4 +14,9 @@ void LatencyHistogram::record(Millis ms) {
   sum_ms += value;
 }
 
+void RoutedCounters::record_hops(int h) {
+  std::size_t slot = h <= 4 ? static_cast<std::size_t>(std::max(h, 1) - 1) : h <= 8 ? 4 : h <= 16 ? 5 : h <= 32 ? 6 : 7;
+  ++hops[slot];
+}
+
 }  // namespace yz

@@ -25,6 +25,28 @@ struct LatencyHistogram {
   void record(Millis ms);
 };
 
+// Overlay routing counters (exported as yz_routed_*).
+struct RoutedCounters {
+  std::uint64_t originated = 0;         // routed requests this node started
+  std::uint64_t forwarded = 0;          // routed messages passed on to another hop
+  std::uint64_t delivered = 0;          // routed requests that reached this node
+  std::uint64_t replies = 0;            // routed replies that came back to this node
+  std::uint64_t bounced = 0;            // messages returned to the previous hop
+  std::uint64_t unreachable = 0;        // routed requests that failed: every path tried
+  std::uint64_t dropped_hop_limit = 0;  // hop_limit above kMaxHops
+  std::uint64_t dropped_duplicate = 0;  // a copy of a request already delivered
+  std::uint64_t dropped_forged = 0;     // signature or source key does not match source
+  std::uint64_t dropped_rate = 0;       // over the per-link routed message rate
+  std::uint64_t dropped_invalid = 0;    // payload not a request or response frame
+  std::uint64_t dropped_no_state = 0;   // bounce or reply for a route this node forgot
+  // How requests reached their peer: existing link, new dial, or routed.
+  std::uint64_t via_link = 0;
+  std::uint64_t via_dial = 0;
+  std::uint64_t via_route = 0;
+  std::array<std::uint64_t, 8> hops{};  // delivered routed requests by hops: 1,2,3,4,5-8,9-16,17-32,33+
+  void record_hops(int hops);
+};
+
 struct Metrics {
   // Index: message_type_index(); the extra slot counts unknown types.
   std::array<DirectionCounters, kMessageTypeCount + 1> in{};
@@ -48,6 +70,7 @@ struct Metrics {
   std::array<std::uint64_t, 32> closes_sent{};
   std::array<std::uint64_t, 32> closes_received{};
   LatencyHistogram lookup_latency;
+  RoutedCounters routed;
 };
 
 }  // namespace yz

@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,7 +28,12 @@ struct NodeId {
   // Bit i counted from the most significant bit (bit 0 = MSB of bytes[0]).
   bool bit(int i) const { return (bytes[i / 8] >> (7 - i % 8)) & 1; }
 
-  auto operator<=>(const NodeId&) const = default;
+  // Byte-wise order (written out: libc++ 13 in Emscripten 3.1.6 has no <=> for std::array).
+  bool operator==(const NodeId& other) const { return std::memcmp(bytes.data(), other.bytes.data(), kSize) == 0; }
+  std::strong_ordering operator<=>(const NodeId& other) const {
+    int c = std::memcmp(bytes.data(), other.bytes.data(), kSize);
+    return c < 0 ? std::strong_ordering::less : c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal;
+  }
 };
 
 NodeId xor_distance(const NodeId& a, const NodeId& b);

@@ -46,6 +46,7 @@ std::string_view close_code_name(CloseCode code) {
     case CloseCode::keepalive_timeout: return "keepalive_timeout";
     case CloseCode::self_link: return "self_link";
     case CloseCode::role_refused: return "role_refused";
+    case CloseCode::unreachable: return "unreachable";
   }
   return "unknown_close_code";
 }

@@ -22,6 +22,9 @@ inline constexpr std::size_t kMaxBuildIdLength = 64;       // bytes
 inline constexpr std::size_t kMaxErrorTextLength = 512;    // bytes in Error.message
 inline constexpr std::size_t kMaxReasonLength = 120;       // bytes in Goodbye.reason (fits a WS close frame)
 inline constexpr std::uint32_t kMaxTtlSeconds = 7 * 24 * 3600;
+inline constexpr std::size_t kMaxRoutedPayload = kMaxFrameSize - 256;  // one inner frame
+inline constexpr std::uint8_t kMaxHops = 128;     // Routed.hop_limit above this is dropped
+inline constexpr std::uint8_t kDefaultHops = 32;  // hop_limit a new Routed message starts with
 
 enum class Role : std::uint8_t {
   genesis = 1,    // creates a network
@@ -52,6 +55,7 @@ enum class CloseCode : std::uint16_t {
   keepalive_timeout = 4010,     // no answer to pings in time
   self_link = 4011,             // a node dialled itself
   role_refused = 4012,          // role not served here
+  unreachable = 4013,           // a dial did not complete (also used for refusals of unreachable seeds)
 };
 std::string_view close_code_name(CloseCode code);
 

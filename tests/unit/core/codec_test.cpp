@@ -76,6 +76,19 @@ Nodes sample_nodes() {
 Store sample_store() { return Store{9, id_filled(0x42), 1234567890123ull, 3600, to_bytes("some value bytes")}; }
 
 // One valid message of every type.
+Routed sample_routed() {
+  Routed r;
+  r.source = id_filled(0x11);
+  r.destination = id_filled(0x22);
+  r.message_id = 0x0102030405060708ULL;
+  r.hop_limit = 32;
+  r.flags = Routed::kReply;
+  r.source_key.fill(0x33);
+  r.signature.fill(0x44);
+  r.payload = encode(Ping{9});
+  return r;
+}
+
 std::vector<Message> sample_messages() {
   return {
       sample_hello(),
@@ -95,6 +108,7 @@ std::vector<Message> sample_messages() {
       FindValue{11, id_filled(0x01)},
       Value{12, id_filled(0x02), 5, 60, Bytes{0, 1, 2, 255}},
       PeersRequest{13, 32},
+      sample_routed(),
   };
 }
 
@@ -132,7 +146,7 @@ TEST(CodecMessageTypes, IndexIsDenseAndInverse) {
   }
   EXPECT_EQ(names.size(), kMessageTypeCount);
   EXPECT_EQ(message_type_at(0), MessageType::hello);
-  EXPECT_EQ(message_type_at(kMessageTypeCount - 1), MessageType::peers_request);
+  EXPECT_EQ(message_type_at(kMessageTypeCount - 1), MessageType::routed);
   EXPECT_THROW(message_type_at(kMessageTypeCount), std::out_of_range);
 }
 
@@ -144,7 +158,7 @@ TEST(CodecMessageTypes, UnknownRawTypesMapToTheExtraSlot) {
   EXPECT_EQ(known, static_cast<int>(kMessageTypeCount));
   EXPECT_EQ(message_type_index(0x00), kMessageTypeCount);
   EXPECT_EQ(message_type_index(0x05), kMessageTypeCount);
-  EXPECT_EQ(message_type_index(0x19), kMessageTypeCount);
+  EXPECT_EQ(message_type_index(0x1a), kMessageTypeCount);
   EXPECT_EQ(message_type_index(0xff), kMessageTypeCount);
   EXPECT_EQ(message_type_name(MessageType::find_value), "find_value");
 }

@@ -109,6 +109,16 @@ std::map<std::string, Message> expected_frames() {
   m["find_value"] = FindValue{6, id_a()};
   m["value"] = Value{6, id_a(), 1, 3599, to_bytes("hello")};
   m["peers_request"] = PeersRequest{8, 16};
+  Routed routed;
+  routed.source = id_a();
+  routed.destination = id_b();
+  routed.message_id = 0x0807060504030201ULL;
+  routed.hop_limit = 32;
+  routed.flags = Routed::kReply;
+  routed.source_key = counting_bytes<32>(0x01);
+  routed.signature = counting_bytes<64>(0x01);
+  routed.payload = Bytes{0x10, 5, 0, 0, 0};  // Ping{5}
+  m["routed_reply_carrying_ping"] = routed;
   return m;
 }
 

@@ -1,0 +1,313 @@
+// NodeRuntime: wires the sans-IO engine to the Beast transport, a tick timer,
+// signals and spdlog. After every engine input the pending actions are drained
+// and executed; the transport never calls back from inside its own methods, so
+// executing an action never re-enters the engine.
+#include <utility>  // before Asio (C++20 with Boost 1.74)
+
+#include "net/node_runtime.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <variant>
+
+#include "crypto/sodium_crypto.hpp"
+#include "net/http_api.hpp"
+#include "net/transport.hpp"
+
+namespace yz::net {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+constexpr Millis kMaxSleep = 1000;        // tick at least this often, whatever the engine asks
+constexpr Millis kShutdownPoll = 20;      // how often to check that links are closed at exit
+}  // namespace
+
+struct NodeRuntime::Impl final : TransportEvents, EngineHost {
+  explicit Impl(RuntimeOptions options_)
+      : options(std::move(options_)),
+        random(os_random_u64()),
+        tick_timer(io),
+        shutdown_timer(io),
+        signals(io, SIGINT, SIGTERM),
+        api(*this),
+        unix_base(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count()),
+        steady_base(std::chrono::steady_clock::now()) {}
+
+  // ---- EngineHost ----
+  Engine& engine() override { return *engine_ptr; }
+  Millis now() const override {
+    auto elapsed = std::chrono::steady_clock::now() - steady_base;
+    return unix_base + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  }
+  void engine_called() override { pump(); }
+  bool stopping() const override { return shutting_down; }
+
+  // ---- TransportEvents ----
+  LinkId on_accepted(const std::string& remote) override {
+    LinkId link = engine_ptr->link_accepted(remote, now());
+    // The transport registers the link when this returns: execute actions after that.
+    if (!pump_posted) {
+      pump_posted = true;
+      asio::post(io, [this] {
+        pump_posted = false;
+        pump();
+      });
+    }
+    return link;
+  }
+  void on_connected(LinkId link) override {
+    engine_ptr->link_connected(link, now());
+    pump();
+  }
+  void on_frame(LinkId link, BytesView frame) override {
+    engine_ptr->frame_received(link, frame, now());
+    pump();
+  }
+  void on_frame_too_large(LinkId link, std::size_t size) override {
+    engine_ptr->frame_too_large(link, size, now());
+    pump();
+  }
+  void on_closed(LinkId link, const std::string& reason) override {
+    spdlog::debug("link {} closed: {}", link, reason);
+    engine_ptr->link_closed(link, reason, now());
+    pump();
+  }
+  void on_http(InboundHttpRequest request, HttpResponder respond) override {
+    spdlog::debug("http {} {} from {}", request.method, request.target, request.remote);
+    auto fallback = respond;
+    try {
+      api.handle(std::move(request), std::move(respond));
+    } catch (const std::exception& e) {
+      spdlog::error("the HTTP API failed on a request: {}", e.what());
+      fallback(HttpReply{500, "application/json", R"({"error":"internal error in the node; see its log"})", {}});
+    }
+  }
+  void on_transport_warning(const std::string& text) override { spdlog::warn("{}", text); }
+
+  // ---- action pump ----
+  void pump() {
+    if (pumping) return;  // the running pump drains whatever this input added
+    pumping = true;
+    for (;;) {
+      auto actions = engine_ptr->take_actions();
+      if (actions.empty()) break;
+      for (auto& action : actions) execute(action);
+    }
+    pumping = false;
+    arm_timer();
+  }
+
+  void execute(Action& action) {
+    std::visit(
+        [this](auto& a) {
+          using T = std::decay_t<decltype(a)>;
+          if constexpr (std::is_same_v<T, SendFrame>) {
+            if (!transport->send(a.link, std::move(a.frame)))
+              spdlog::debug("dropped a frame for link {}: the link is not open (closing or gone)", a.link);
+          } else if constexpr (std::is_same_v<T, DialAddress>) {
+            spdlog::debug("dialling {} as link {}", a.address, a.link);
+            transport->dial(a.link, a.address);
+          } else if constexpr (std::is_same_v<T, CloseLink>) {
+            transport->close(a.link, static_cast<std::uint16_t>(a.code), a.reason);
+          } else if constexpr (std::is_same_v<T, LogLine>) {
+            switch (a.level) {
+              case LogLevel::debug: spdlog::debug("{}", a.text); break;
+              case LogLevel::info: spdlog::info("{}", a.text); break;
+              case LogLevel::warn: spdlog::warn("{}", a.text); break;
+            }
+          }
+        },
+        action);
+  }
+
+  void arm_timer() {
+    if (shutting_down) return;
+    const Millis current = now();
+    Millis wake = std::min(engine_ptr->next_deadline(), current + kMaxSleep);
+    if (wake <= current) wake = current + 1;  // time is in ms: a due deadline runs on the next ms
+    if (timer_armed && wake >= armed_for) return;
+    timer_armed = true;
+    armed_for = wake;
+    tick_timer.expires_after(std::chrono::milliseconds(wake - current));
+    tick_timer.async_wait([this, generation = ++timer_generation](error_code ec) {
+      if (ec || generation != timer_generation || shutting_down) return;
+      timer_armed = false;
+      engine_ptr->tick(now());
+      pump();
+    });
+  }
+
+  // ---- shutdown ----
+  void begin_shutdown(const std::string& why) {
+    if (shutting_down) {
+      spdlog::warn("{}: stopping at once (second request)", why);
+      transport->close_all_now();
+      io.stop();
+      return;
+    }
+    shutting_down = true;
+    spdlog::info("{}: saying goodbye to {} links (at most {} ms)", why, transport->link_count(), options.shutdown_grace);
+    tick_timer.cancel();
+    transport->stop_listening();
+    engine_ptr->stop(now());
+    pump();
+    shutdown_deadline = now() + options.shutdown_grace;
+    poll_shutdown();
+  }
+
+  void poll_shutdown() {
+    if (transport->link_count() == 0 || now() >= shutdown_deadline) {
+      if (transport->link_count() > 0)
+        spdlog::info("{} links did not finish closing in time; closing them hard", transport->link_count());
+      transport->close_all_now();
+      io.stop();
+      return;
+    }
+    shutdown_timer.expires_after(std::chrono::milliseconds(kShutdownPoll));
+    shutdown_timer.async_wait([this](error_code ec) {
+      if (!ec) poll_shutdown();
+    });
+  }
+
+  void wait_signal() {
+    signals.async_wait([this](error_code ec, int signo) {
+      if (ec) return;
+      begin_shutdown(signo == SIGINT ? "SIGINT received" : "SIGTERM received");
+      wait_signal();  // a second signal stops at once
+    });
+  }
+
+  RuntimeOptions options;
+  asio::io_context io;  // first member to construct, last to go
+  SodiumCrypto crypto;
+  std::optional<SodiumSigner> signer;
+  SeededRandom random;
+  std::unique_ptr<Engine> engine_ptr;
+  std::unique_ptr<Transport> transport;
+  asio::steady_timer tick_timer;
+  asio::steady_timer shutdown_timer;
+  asio::signal_set signals;
+  HttpApi api;
+  const Millis unix_base;
+  const std::chrono::steady_clock::time_point steady_base;
+  std::uint16_t bound_port = 0;
+  bool pumping = false;
+  bool pump_posted = false;
+  bool timer_armed = false;
+  Millis armed_for = 0;
+  std::uint64_t timer_generation = 0;
+  bool shutting_down = false;
+  Millis shutdown_deadline = 0;
+};
+
+NodeRuntime::NodeRuntime(RuntimeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+NodeRuntime::~NodeRuntime() {
+  // Sockets and timers go before the engine they report to.
+  if (impl_->transport) impl_->transport->close_all_now();
+  impl_->transport.reset();
+}
+
+std::optional<std::string> NodeRuntime::open() {
+  auto& m = *impl_;
+  if (m.options.identity_path.empty()) {
+    m.signer.emplace(SodiumSigner::generate());
+  } else {
+    std::string error;
+    m.signer = SodiumSigner::load_or_create(m.options.identity_path, error);
+    if (!m.signer) return "cannot use identity file " + m.options.identity_path + ": " + error;
+  }
+
+  m.transport = std::make_unique<Transport>(m.io, m);
+  auto bound = m.transport->listen(m.options.listen.host, m.options.listen.port);
+  if (!bound.ok()) return bound.error();
+  m.bound_port = bound.value();
+
+  EngineConfig config = m.options.engine;
+  if (config.advertised_addresses.empty() && config.role != Role::browser && config.role != Role::client) {
+    ListenAddress actual{m.options.listen.host, m.bound_port};
+    config.advertised_addresses.push_back("ws://" + actual.endpoint() + "/");
+    if (is_wildcard_host(actual.host)) {
+      spdlog::warn("--listen {} without --advertise: peers will be told {}, which they cannot dial; set --advertise "
+                   "ws://<this machine's address>:{}/",
+                   actual.endpoint(), config.advertised_addresses.front(), m.bound_port);
+    }
+  }
+  m.engine_ptr = std::make_unique<Engine>(std::move(config), m.crypto, *m.signer, m.random);
+  return std::nullopt;
+}
+
+const NodeId& NodeRuntime::id() const { return impl_->engine_ptr->id(); }
+std::uint16_t NodeRuntime::port() const { return impl_->bound_port; }
+std::string NodeRuntime::listen_url() const {
+  ListenAddress actual{impl_->options.listen.host, impl_->bound_port};
+  return "ws://" + actual.endpoint() + "/";
+}
+const EngineConfig& NodeRuntime::config() const { return impl_->engine_ptr->config(); }
+
+int NodeRuntime::run() {
+  auto& m = *impl_;
+  m.wait_signal();
+  m.engine_ptr->start(m.now());
+  m.pump();
+  for (;;) {
+    try {
+      m.io.run();
+      break;
+    } catch (const std::exception& e) {
+      // A bug escaped a handler. Keep serving (one bad input must not stop the
+      // node), but say so loudly: this is a defect to report.
+      spdlog::critical("unexpected error in {} (please report it): {}", m.options.program, e.what());
+      m.pumping = false;
+    }
+  }
+  spdlog::info("{} stopped", m.options.program);
+  return 0;
+}
+
+void NodeRuntime::request_stop() {
+  asio::post(impl_->io, [impl = impl_.get()] { impl->begin_shutdown("stop requested"); });
+}
+
+void configure_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("yz");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+  spdlog::set_level(level == "debug" ? spdlog::level::debug : level == "warn" ? spdlog::level::warn
+                                                                               : spdlog::level::info);
+}
+
+int run_program(RuntimeOptions options, const std::vector<std::string>& warnings) {
+  std::string program = options.program;
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  NodeRuntime runtime(std::move(options));
+  if (auto error = runtime.open()) {
+    spdlog::error("{} cannot start: {}", program, *error);
+    return 1;
+  }
+  const auto& config = runtime.config();
+  std::string advertised;
+  for (const auto& a : config.advertised_addresses) advertised += (advertised.empty() ? "" : ",") + a;
+  // One stable line on stdout: launchers and people read it.
+  std::fprintf(stdout, "%s started: role=%s id=%s listen=%s advertise=%s build=%s\n", program.c_str(),
+               std::string(role_name(config.role)).c_str(), runtime.id().hex().c_str(), runtime.listen_url().c_str(),
+               advertised.c_str(), config.build_id.c_str());
+  std::fflush(stdout);
+  spdlog::info("{} {} listening on {} (HTTP API on the same port: {}health)", program, runtime.id().short_hex(),
+               runtime.listen_url(), "http" + runtime.listen_url().substr(2));
+  return runtime.run();
+}
+
+}  // namespace yz::net

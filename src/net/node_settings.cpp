@@ -1,0 +1,115 @@
+// Validation of yz-node / yz-bootstrap settings into RuntimeOptions, with one
+// plain-words message per rule (the programs exit with status 2 on them).
+#include "net/node_settings.hpp"
+
+#include "net/address.hpp"
+
+namespace yz::net {
+
+namespace {
+
+bool valid_build_id(const std::string& id) {
+  if (id.empty() || id.size() > kMaxBuildIdLength) return false;
+  for (char c : id) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
+  SettingsOutcome out;
+  auto fail = [&](std::string message) {
+    out.error = std::move(message);
+    return out;
+  };
+  RuntimeOptions options;
+  EngineConfig& config = options.engine;
+
+  if (program == Program::bootstrap) {
+    config.role = Role::bootstrap;
+    options.program = "yz-bootstrap";
+  } else {
+    options.program = "yz-node";
+    Role role{};
+    if (s.role == "bootstrap")
+      return fail("--role bootstrap: the bootstrap server is the separate program yz-bootstrap; yz-node runs "
+                  "genesis, bridge or dht");
+    if (!parse_role(s.role, role) || !role_is_dht_member(role) || role == Role::browser)
+      return fail("--role '" + s.role + "' is not a server node role: use genesis, bridge or dht");
+    config.role = role;
+  }
+
+  std::string error;
+  auto listen = parse_listen_address(s.listen, error);
+  if (!listen) return fail("--listen: " + error);
+  options.listen = *listen;
+
+  if (s.advertise.size() > kMaxAddresses)
+    return fail("--advertise is given " + std::to_string(s.advertise.size()) + " times; at most " +
+                std::to_string(kMaxAddresses) + " addresses can be advertised");
+  for (const auto& url : s.advertise) {
+    if (!parse_ws_url(url, error)) return fail("--advertise: " + error);
+    if (url.size() > kMaxAddressLength)
+      return fail("--advertise: address is " + std::to_string(url.size()) + " bytes; the limit is " +
+                  std::to_string(kMaxAddressLength));
+    config.advertised_addresses.push_back(url);
+  }
+
+  if (program == Program::node) {
+    for (const auto* list : {&s.bootstrap, &s.peers}) {
+      const char* flag = list == &s.bootstrap ? "--bootstrap" : "--peer";
+      for (const auto& url : *list) {
+        auto parsed = parse_ws_url(url, error);
+        if (!parsed) return fail(std::string(flag) + ": " + error);
+        if (parsed->secure)
+          return fail(std::string(flag) + " " + url +
+                      ": wss:// is not supported yet for outgoing links; give the node's plain ws:// address");
+        config.seeds.push_back(url);
+      }
+    }
+    if (config.seeds.empty() && config.role != Role::genesis)
+      out.warnings.push_back("no --bootstrap or --peer given: this " + s.role +
+                             " node joins nobody and can only be found by nodes that dial it");
+
+    if (s.min_links < 1) return fail("--min-links must be at least 1");
+    if (s.max_links < s.min_links)
+      return fail("--min-links " + std::to_string(s.min_links) + " is above --max-links " +
+                  std::to_string(s.max_links) + ": the minimum must not exceed the maximum");
+    if (s.max_links > 1000) return fail("--max-links " + std::to_string(s.max_links) + " is above the limit of 1000");
+    config.min_links = s.min_links;
+    config.max_links = s.max_links;
+    if (s.maintenance_interval_ms < 100)
+      return fail("--maintenance-interval-ms must be at least 100 (got " + std::to_string(s.maintenance_interval_ms) + ")");
+    if (s.self_lookup_interval_ms < 100)
+      return fail("--self-lookup-interval-ms must be at least 100 (got " + std::to_string(s.self_lookup_interval_ms) + ")");
+    if (s.request_timeout_ms < 10)
+      return fail("--request-timeout-ms must be at least 10 (got " + std::to_string(s.request_timeout_ms) + ")");
+    if (s.republish_interval_ms < 1000)
+      return fail("--republish-interval-ms must be at least 1000 (got " + std::to_string(s.republish_interval_ms) + ")");
+    config.maintenance_interval = s.maintenance_interval_ms;
+    config.self_lookup_interval = s.self_lookup_interval_ms;
+    config.request_timeout = s.request_timeout_ms;
+    config.republish_interval = s.republish_interval_ms;
+    config.metrics_enabled = !s.no_metrics;
+  }
+
+  if (s.log_level != "debug" && s.log_level != "info" && s.log_level != "warn")
+    return fail("--log-level '" + s.log_level + "' is not one of debug, info, warn");
+  if (!valid_build_id(s.build_id))
+    return fail("--build-id '" + s.build_id + "' must be 1 to " + std::to_string(kMaxBuildIdLength) +
+                " printable characters without spaces");
+  config.build_id = s.build_id;
+  if (s.protocol_min < 1 || s.protocol_max > 65535 || s.protocol_min > s.protocol_max)
+    return fail("--protocol-min " + std::to_string(s.protocol_min) + " / --protocol-max " +
+                std::to_string(s.protocol_max) + " is not a valid range (1 <= min <= max <= 65535)");
+  config.version_min = static_cast<std::uint16_t>(s.protocol_min);
+  config.version_max = static_cast<std::uint16_t>(s.protocol_max);
+
+  options.identity_path = s.identity;
+  out.options = std::move(options);
+  return out;
+}
+
+}  // namespace yz::net

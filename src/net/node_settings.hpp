@@ -1,0 +1,48 @@
+// Flag values of yz-node and yz-bootstrap (from the command line, YZ_* env vars
+// or a config file) and their validation into RuntimeOptions. Kept apart from
+// the CLI parser so every rule and message is unit-tested.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/engine.hpp"
+#include "net/node_runtime.hpp"
+
+namespace yz::net {
+
+struct NodeSettings {
+  std::string role = "dht";
+  std::string listen = "127.0.0.1:9000";
+  std::vector<std::string> advertise;  // empty = ws://<listen>/
+  std::vector<std::string> bootstrap;
+  std::vector<std::string> peers;
+  std::string identity;                // empty = fresh in-memory identity
+  std::size_t min_links = EngineConfig{}.min_links;
+  std::size_t max_links = EngineConfig{}.max_links;
+  Millis maintenance_interval_ms = EngineConfig{}.maintenance_interval;
+  Millis self_lookup_interval_ms = EngineConfig{}.self_lookup_interval;
+  Millis request_timeout_ms = EngineConfig{}.request_timeout;
+  Millis republish_interval_ms = EngineConfig{}.republish_interval;
+  bool no_metrics = false;
+  std::string log_level = "info";
+  std::string build_id = YZ_BUILD_ID;
+  unsigned protocol_min = kProtocolVersionMin;
+  unsigned protocol_max = kProtocolVersionMax;
+};
+
+enum class Program { node, bootstrap };
+
+inline constexpr const char* kDefaultNodeListen = "127.0.0.1:9000";
+inline constexpr const char* kDefaultBootstrapListen = "127.0.0.1:8999";
+
+struct SettingsOutcome {
+  std::optional<RuntimeOptions> options;  // set when the settings are usable
+  std::string error;                      // else: the first problem, naming the flag
+  std::vector<std::string> warnings;      // usable but probably not what was meant
+};
+
+SettingsOutcome runtime_options_from(const NodeSettings& settings, Program program);
+
+}  // namespace yz::net

@@ -1,0 +1,122 @@
+// Validation of yz-node / yz-bootstrap flags into runtime options (net/node_settings).
+#include "net/node_settings.hpp"
+
+#include <gtest/gtest.h>
+
+namespace yz::net {
+namespace {
+
+TEST(NodeSettings, DefaultsMakeADhtNodeOnLoopback) {
+  NodeSettings s;
+  s.bootstrap = {"ws://127.0.0.1:8999/"};
+  auto out = runtime_options_from(s, Program::node);
+  ASSERT_TRUE(out.options) << out.error;
+  EXPECT_EQ(out.options->engine.role, Role::dht);
+  EXPECT_EQ(out.options->listen.host, "127.0.0.1");
+  EXPECT_EQ(out.options->listen.port, 9000);
+  EXPECT_EQ(out.options->engine.seeds, std::vector<std::string>{"ws://127.0.0.1:8999/"});
+  EXPECT_TRUE(out.options->engine.advertised_addresses.empty());  // filled with the bound port at open()
+  EXPECT_TRUE(out.options->engine.metrics_enabled);
+  EXPECT_TRUE(out.warnings.empty());
+}
+
+TEST(NodeSettings, FlagsReachTheEngineConfig) {
+  NodeSettings s;
+  s.role = "bridge";
+  s.listen = "0.0.0.0:7401";
+  s.advertise = {"wss://example.org/bridge1"};
+  s.bootstrap = {"ws://10.0.0.1:7400/"};
+  s.peers = {"ws://10.0.0.2:7402/"};
+  s.min_links = 4;
+  s.max_links = 6;
+  s.maintenance_interval_ms = 500;
+  s.self_lookup_interval_ms = 2000;
+  s.request_timeout_ms = 300;
+  s.republish_interval_ms = 5000;
+  s.no_metrics = true;
+  s.build_id = "test-1";
+  s.protocol_min = 2;
+  s.protocol_max = 3;
+  auto out = runtime_options_from(s, Program::node);
+  ASSERT_TRUE(out.options) << out.error;
+  const auto& c = out.options->engine;
+  EXPECT_EQ(c.role, Role::bridge);
+  EXPECT_EQ(c.advertised_addresses, std::vector<std::string>{"wss://example.org/bridge1"});
+  EXPECT_EQ(c.seeds, (std::vector<std::string>{"ws://10.0.0.1:7400/", "ws://10.0.0.2:7402/"}));
+  EXPECT_EQ(c.min_links, 4u);
+  EXPECT_EQ(c.max_links, 6u);
+  EXPECT_EQ(c.maintenance_interval, 500);
+  EXPECT_EQ(c.self_lookup_interval, 2000);
+  EXPECT_EQ(c.request_timeout, 300);
+  EXPECT_EQ(c.republish_interval, 5000);
+  EXPECT_FALSE(c.metrics_enabled);
+  EXPECT_EQ(c.build_id, "test-1");
+  EXPECT_EQ(c.version_min, 2);
+  EXPECT_EQ(c.version_max, 3);
+}
+
+std::string error_of(NodeSettings s, Program program = Program::node) {
+  auto out = runtime_options_from(s, program);
+  EXPECT_FALSE(out.options);
+  return out.error;
+}
+
+TEST(NodeSettings, BadFlagsAreNamedWithTheFix) {
+  NodeSettings s;
+  s.role = "leader";
+  EXPECT_EQ(error_of(s), "--role 'leader' is not a server node role: use genesis, bridge or dht");
+  s = {};
+  s.role = "bootstrap";
+  EXPECT_NE(error_of(s).find("yz-bootstrap"), std::string::npos);
+  s = {};
+  s.listen = "127.0.0.1:70000";
+  EXPECT_EQ(error_of(s), "--listen: listen address '127.0.0.1:70000' is malformed: port '70000' is not a number from 0 to 65535");
+  s = {};
+  s.min_links = 9;
+  s.max_links = 8;
+  EXPECT_EQ(error_of(s), "--min-links 9 is above --max-links 8: the minimum must not exceed the maximum");
+  s = {};
+  s.bootstrap = {"wss://example.org/ws"};
+  EXPECT_EQ(error_of(s), "--bootstrap wss://example.org/ws: wss:// is not supported yet for outgoing links; give the "
+                         "node's plain ws:// address");
+  s = {};
+  s.peers = {"127.0.0.1:9000"};
+  EXPECT_EQ(error_of(s), "--peer: address '127.0.0.1:9000' is not a WebSocket URL: expected ws://host:port/path");
+  s = {};
+  s.log_level = "trace";
+  EXPECT_EQ(error_of(s), "--log-level 'trace' is not one of debug, info, warn");
+  s = {};
+  s.protocol_min = 3;
+  s.protocol_max = 2;
+  EXPECT_NE(error_of(s).find("not a valid range"), std::string::npos);
+  s = {};
+  s.maintenance_interval_ms = 0;
+  EXPECT_EQ(error_of(s), "--maintenance-interval-ms must be at least 100 (got 0)");
+  s = {};
+  s.build_id = "has space";
+  EXPECT_NE(error_of(s).find("--build-id"), std::string::npos);
+}
+
+TEST(NodeSettings, DhtNodeWithoutSeedsIsWarnedAbout) {
+  NodeSettings s;
+  auto out = runtime_options_from(s, Program::node);
+  ASSERT_TRUE(out.options);
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_NE(out.warnings[0].find("no --bootstrap or --peer"), std::string::npos);
+  s.role = "genesis";
+  EXPECT_TRUE(runtime_options_from(s, Program::node).warnings.empty());
+}
+
+TEST(NodeSettings, BootstrapProgramHasTheBootstrapRole) {
+  NodeSettings s;
+  s.listen = kDefaultBootstrapListen;
+  auto out = runtime_options_from(s, Program::bootstrap);
+  ASSERT_TRUE(out.options) << out.error;
+  EXPECT_EQ(out.options->engine.role, Role::bootstrap);
+  EXPECT_EQ(out.options->program, "yz-bootstrap");
+  EXPECT_EQ(out.options->listen.port, 8999);
+  EXPECT_TRUE(out.options->engine.seeds.empty());
+}
+
+}  // namespace
+}  // namespace yz::net
