@@ -21,13 +21,18 @@ $(ASAN)/Makefile:
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
 
-build-asan: deps $(ASAN)/Makefile
-	cmake --build $(ASAN) -j$(JOBS) --target yz_unit_tests yz_sim_tests
+# Test binaries that exist in this tree (the simulator tests may be absent).
+ASAN_TARGETS := yz_unit_tests $(if $(wildcard tests/sim/*.cpp),yz_sim_tests)
 
-# Unit and simulator tests under ASan+UBSan; cluster tests on the optimised build.
+build-asan: deps $(ASAN)/Makefile
+	cmake --build $(ASAN) -j$(JOBS) --target $(ASAN_TARGETS)
+
+# Unit and simulator tests under ASan+UBSan; cluster tests on the optimised
+# build; then the web package (WebAssembly core in Node.js and headless Chromium).
 test: build build-asan
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS) -L 'unit|sim'
 	cd $(BUILD) && ctest --output-on-failure -L cluster
+	YZ_BIN_DIR=$(CURDIR)/$(BUILD) web/scripts/test-all.sh
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
@@ -52,3 +57,10 @@ tidy: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN)
+
+# yz vs OpenDHT side by side on loopback (issue 6): installs OpenDHT's Debian
+# packages if missing, builds yz into build-bench/, writes bench/results/compare.*
+# Extra options: make bench-compare ARGS="--sizes 15,100,500"
+.PHONY: bench-compare
+bench-compare:
+	bench/compare/run $(ARGS)

@@ -91,8 +91,12 @@ void Lookup::seed(const std::vector<Contact>& contacts) {
 std::vector<Contact> Lookup::next_queries() {
   std::vector<Contact> out;
   std::size_t window = 0;
+  // alpha in flight while replies bring closer nodes; once alpha replies in a
+  // row brought nothing closer, the rest of the k nearest are asked at once
+  // (Kademlia's final round), instead of k/alpha more sequential round trips.
+  const std::size_t limit = stalled_replies_ >= alpha_ ? k_ : alpha_;
   for (auto& c : candidates_) {
-    if (in_flight_ >= alpha_) break;
+    if (in_flight_ >= limit) break;
     if (c.state == State::failed) continue;
     if (window++ >= k_) break;
     if (c.state != State::fresh) continue;
@@ -110,8 +114,20 @@ void Lookup::on_reply(const NodeId& from, const std::vector<Contact>& closer_con
   c->state = State::answered;
   --in_flight_;
   const int depth = c->depth + 1;  // `c` is invalidated by the inserts below
+  const Candidate* nearest_before = nearest_alive();
+  const NodeId before = nearest_before ? nearest_before->contact.id : target_;
   for (const auto& contact : closer_contacts) add(contact, depth);
   prune();
+  const Candidate* nearest_after = nearest_alive();
+  bool improved = nearest_before == nullptr || (nearest_after && nearest_after->contact.id != before);
+  stalled_replies_ = improved ? 0 : stalled_replies_ + 1;
+}
+
+const Lookup::Candidate* Lookup::nearest_alive() const {
+  for (const auto& c : candidates_) {
+    if (c.state != State::failed) return &c;
+  }
+  return nullptr;
 }
 
 void Lookup::on_failure(const NodeId& from) {

@@ -1,6 +1,7 @@
 // One iterative Kademlia lookup as a pure state machine (no IO, no clock):
 // the engine asks for queries to send, reports replies and failures, and reads
-// the result. At most alpha queries are in flight. The lookup terminates when
+// the result. At most alpha queries are in flight until alpha replies in a row
+// bring nothing closer; then the rest of the k nearest are asked at once. The lookup terminates when
 // the k closest candidates not known to have failed have all answered, or when
 // nothing is left to ask, so it never contacts every node it hears of.
 #pragma once
@@ -42,6 +43,7 @@ class Lookup {
     int depth = 1;
   };
   Candidate* find(const NodeId& id);
+  const Candidate* nearest_alive() const;
   void add(const Contact& contact, int depth);
   // Drops candidates that can no longer be queried or returned (bounds memory).
   void prune();
@@ -54,6 +56,7 @@ class Lookup {
   std::size_t in_flight_ = 0;
   int requests_ = 0;
   int failures_ = 0;
+  std::size_t stalled_replies_ = 0;  // consecutive replies that brought nothing closer
 };
 
 }  // namespace yz

@@ -162,14 +162,15 @@ TEST(Lookup, FindsTheTrueKClosestInA500NodeNetwork) {
       const DriveStats run = drive(lookup, net, self, k, {}, rng);
       ASSERT_TRUE(run.finished);
       EXPECT_EQ(ids_of(lookup.result()), expected) << "k " << k << " round " << round;
-      EXPECT_LE(run.max_in_flight, alpha);
+      // alpha in flight until the lookup converges, then the rest of the k nearest at once.
+      EXPECT_LE(run.max_in_flight, k);
       EXPECT_FALSE(run.queried_twice);
       EXPECT_EQ(run.queried.count(self), 0u);
       EXPECT_EQ(static_cast<std::size_t>(lookup.requests()), run.queried.size());
       EXPECT_EQ(lookup.failures(), 0);
       EXPECT_GE(lookup.hops(), 1);
       EXPECT_LE(lookup.hops(), 5);
-      EXPECT_LE(lookup.in_flight(), alpha);
+      EXPECT_LE(lookup.in_flight(), k);
       max_requests = std::max(max_requests, lookup.requests());
     }
     // A lookup asks a few nodes beyond the k it returns, not the network.
@@ -218,7 +219,7 @@ TEST(Lookup, SkipsDeadNodesAndStillFindsTheClosestLiveOnes) {
       ++wanted;
       found += result_set.count(id);
     }
-    EXPECT_LE(run.max_in_flight, 3u);
+    EXPECT_LE(run.max_in_flight, k);
     EXPECT_FALSE(run.queried_twice);
     int dead_queried = 0;
     for (const auto& id : run.queried) dead_queried += dead.count(id) != 0 ? 1 : 0;
@@ -270,9 +271,9 @@ TEST(Lookup, AFailureBringsTheNextCandidateIntoTheWindow) {
   lookup.on_failure(near[0]);
   EXPECT_EQ(ids_of(lookup.next_queries()), std::vector<NodeId>{near[1]});
   lookup.on_reply(near[1], {});
-  EXPECT_EQ(ids_of(lookup.next_queries()), std::vector<NodeId>{near[2]});
+  // Nothing closer came back (alpha = 1 reply): the rest of the k = 3 nearest at once.
+  EXPECT_EQ(ids_of(lookup.next_queries()), (std::vector<NodeId>{near[2], near[3]}));
   lookup.on_reply(near[2], {});
-  EXPECT_EQ(ids_of(lookup.next_queries()), std::vector<NodeId>{near[3]});
   lookup.on_reply(near[3], {});
   EXPECT_TRUE(lookup.next_queries().empty());
   EXPECT_TRUE(lookup.done());
@@ -429,6 +430,27 @@ TEST(Lookup, NearerCandidatesFoundLaterAreStillQueried) {
   EXPECT_EQ(lookup.requests(), 3);
   EXPECT_EQ(ids_of(lookup.result()), (std::vector<NodeId>{near[0], near[1]}));
   EXPECT_EQ(lookup.hops(), 2);
+}
+
+TEST(Lookup, StartsWithAlphaAndWidensOnceRepliesStopImproving) {
+  NodeId self;
+  self.bytes.fill(0xff);
+  NodeId target;  // all zero
+  std::vector<Contact> seeds;
+  for (std::uint8_t i = 1; i <= 10; ++i) {
+    Contact c;
+    c.id.bytes[31] = i;  // distance i from the target
+    seeds.push_back(c);
+  }
+  Lookup lookup(target, self, 8, 3);
+  lookup.seed(seeds);
+  auto first = lookup.next_queries();
+  ASSERT_EQ(first.size(), 3u);  // alpha while nothing is known about progress
+  EXPECT_TRUE(lookup.next_queries().empty());
+  for (const auto& c : first) lookup.on_reply(c.id, {});  // three replies, nothing closer
+  auto rest = lookup.next_queries();
+  EXPECT_EQ(rest.size(), 5u);  // the rest of the k = 8 nearest, all at once
+  EXPECT_EQ(lookup.in_flight(), 5u);
 }
 
 }  // namespace
