@@ -14,7 +14,9 @@ namespace {
 constexpr std::string_view kAuthContext = "yz-auth-v1";
 
 Bytes auth_payload(const Nonce& nonce, const Hash256& hello_hash) {
-  Bytes payload(kAuthContext.begin(), kAuthContext.end());
+  Bytes payload;
+  payload.reserve(kAuthContext.size() + nonce.size() + hello_hash.size());
+  for (char c : kAuthContext) payload.push_back(static_cast<std::uint8_t>(c));
   payload.insert(payload.end(), nonce.begin(), nonce.end());
   payload.insert(payload.end(), hello_hash.begin(), hello_hash.end());
   return payload;
@@ -221,6 +223,11 @@ void Engine::Impl::handle_frame(Link& link, BytesView frame, Millis now) {
         bye->code != CloseCode::duplicate_link) {
       record_refusal(describe(link), bye->code, "peer said: " + bye->reason, now);
       log(LogLevel::warn, "link to " + describe(link) + ": " + why);
+    }
+    if (bye->code == CloseCode::surplus_link && link.kept && link.phase == Link::Phase::ready) {
+      // The peer does not want to keep a link with us: keep one with someone else.
+      keep_refused_until[link.peer] = now + 5 * cfg.maintenance_interval;
+      next_maintenance = std::min(next_maintenance, now + 1);
     }
     LinkId id = link.id;
     actions.push_back(CloseLink{id, bye->code, "goodbye received"});

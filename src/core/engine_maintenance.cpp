@@ -284,7 +284,7 @@ Status Engine::Impl::status(Millis now) const {
   }
   std::size_t unlinked = 0;
   for (const auto& e : table.entries()) unlinked += ready_by_peer.count(e.contact.id) ? 0 : 1;
-  bool alone_ok = table.size() == 0 && cfg.seeds.empty();
+  bool alone_ok = table.size() == 0 && (cfg.seeds.empty() || cfg.role == Role::genesis);
   if (st.links < cfg.min_links && (unlinked > 0 || (table.size() == 0 && !alone_ok))) {
     st.reasons.push_back("only " + std::to_string(st.links) + " peer links (minimum " + std::to_string(cfg.min_links) +
                          ") while " + std::to_string(unlinked) + " known peers are not linked" +

@@ -76,8 +76,10 @@ void Engine::Impl::finish_lookup(std::uint64_t op_id, Millis now) {
 }
 
 bool Engine::Impl::lookup_succeeded(const LookupOp& op) const {
-  // A node configured with no seeds and knowing no peer is alone in its network.
-  return !op.lookup.result().empty() || (op.lookup.requests() == 0 && cfg.seeds.empty() && table.size() == 0);
+  // A node that knows no peer is alone in its network when it was started
+  // without seeds or is the genesis node (which may list the bootstrap server).
+  return !op.lookup.result().empty() ||
+         (op.lookup.requests() == 0 && table.size() == 0 && (cfg.seeds.empty() || cfg.role == Role::genesis));
 }
 
 std::vector<Contact> Engine::Impl::lookup_result_with_self(const Lookup& lookup) const {
