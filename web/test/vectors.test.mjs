@@ -43,6 +43,9 @@ const expected = {
   find_value: { type: 'find_value', request_id: 6, key: A },
   value: { type: 'value', request_id: 6, key: A, seq: 1, ttl_seconds: 3599, value: text('hello') },
   peers_request: { type: 'peers_request', request_id: 8, max_peers: 16 },
+  routed_reply_carrying_ping: { type: 'routed', request_id: 0, source: A, destination: B,
+    message_id: '0807060504030201', hop_limit: 32, flags: 1, source_key: A, signature: counting(0x01, 64),
+    payload: '1005000000' },
 };
 
 let core;

@@ -13,6 +13,7 @@
 //   (JS signs with the key held in its key slot). SHA-256 runs here
 //   (sha256.cpp): standard libsodium.js lacks it and WebCrypto is async.
 // - Randomness (handshake nonces) comes from crypto.getRandomValues in batches.
+#include <cstdio>
 #include <emscripten/emscripten.h>
 
 #include <cstdint>
@@ -437,6 +438,13 @@ void message_json(Json& j, const Message& m) {
           j.key("key").str(msg.key.hex());
         } else if constexpr (std::is_same_v<T, PeersRequest>) {
           j.key("max_peers").num(msg.max_peers);
+        } else if constexpr (std::is_same_v<T, Routed>) {
+          char id[17];  // u64 as 16 hex digits: a JS number would lose bits
+          std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(msg.message_id));
+          j.key("source").str(msg.source.hex()).key("destination").str(msg.destination.hex());
+          j.key("message_id").str(id).key("hop_limit").num(msg.hop_limit).key("flags").num(msg.flags);
+          j.key("source_key").str(to_hex(msg.source_key)).key("signature").str(to_hex(msg.signature));
+          j.key("payload").str(to_hex(msg.payload));
         }
       },
       m);
