@@ -16,6 +16,13 @@ namespace {
 
 using test::Harness;
 
+bool closed_with(const std::vector<Action>& actions, CloseCode code) {
+  return std::any_of(actions.begin(), actions.end(), [code](const Action& a) {
+    auto* c = std::get_if<CloseLink>(&a);
+    return c && c->code == code;
+  });
+}
+
 // bootstrap (0) + genesis (1) + n dht nodes, all started.
 void build_network(Harness& net, std::size_t dht_nodes, EngineConfig config = {}) {
   net.add(Role::bootstrap, {}, config);
@@ -212,11 +219,7 @@ TEST(Engine, MalformedFrameClosesOnlyThatLink) {
   Bytes garbage = {0x14, 1, 0, 0, 0, 0xff};  // Store truncated after the header
   net[1].engine->frame_received(link, garbage, net.now());
   auto actions = net[1].engine->take_actions();
-  bool closed = std::any_of(actions.begin(), actions.end(), [](const Action& a) {
-    auto* c = std::get_if<CloseLink>(&a);
-    return c && c->code == CloseCode::malformed_frame;
-  });
-  EXPECT_TRUE(closed);
+  EXPECT_TRUE(closed_with(actions, CloseCode::malformed_frame));
   EXPECT_EQ(net[1].engine->metrics().decode_errors, 1u);
 }
 
@@ -228,11 +231,7 @@ TEST(Engine, FrameBeforeHandshakeIsAProtocolViolation) {
   net[0].engine->take_actions();
   net[0].engine->frame_received(link, encode(FindNode{1, NodeId{}}), net.now());
   auto actions = net[0].engine->take_actions();
-  bool closed = std::any_of(actions.begin(), actions.end(), [](const Action& a) {
-    auto* c = std::get_if<CloseLink>(&a);
-    return c && c->code == CloseCode::protocol_violation;
-  });
-  EXPECT_TRUE(closed);
+  EXPECT_TRUE(closed_with(actions, CloseCode::protocol_violation));
 }
 
 TEST(Engine, ForgedAuthIsRefused) {
@@ -251,11 +250,7 @@ TEST(Engine, ForgedAuthIsRefused) {
   auth.signature.fill(0x42);
   net[0].engine->frame_received(link, encode(auth), net.now());
   actions = net[0].engine->take_actions();
-  bool closed = std::any_of(actions.begin(), actions.end(), [](const Action& a) {
-    auto* c = std::get_if<CloseLink>(&a);
-    return c && c->code == CloseCode::auth_failed;
-  });
-  EXPECT_TRUE(closed);
+  EXPECT_TRUE(closed_with(actions, CloseCode::auth_failed));
   EXPECT_EQ(net[0].engine->metrics().handshakes_failed, 1u);
 }
 
