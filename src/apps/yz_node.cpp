@@ -35,6 +35,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-links", s.max_links, "links the connection policy keeps at most")
       ->envname("YZ_MAX_LINKS")
       ->capture_default_str();
+  app.add_option("--max-query-links", s.max_query_links,
+                 "short-lived links lookups may hold open beyond --max-links (0: route requests over kept links instead)")
+      ->envname("YZ_MAX_QUERY_LINKS")
+      ->capture_default_str();
+  app.add_option("--query-link-idle-ms", s.query_link_idle_ms, "an unused query link closes after this long")
+      ->envname("YZ_QUERY_LINK_IDLE_MS")
+      ->capture_default_str();
   app.add_option("--maintenance-interval-ms", s.maintenance_interval_ms,
                  "connection policy, value expiry and re-registration period")
       ->envname("YZ_MAINTENANCE_INTERVAL_MS")

@@ -80,6 +80,12 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
     if (s.max_links > 1000) return fail("--max-links " + std::to_string(s.max_links) + " is above the limit of 1000");
     config.min_links = s.min_links;
     config.max_links = s.max_links;
+    if (s.max_query_links > 4096)
+      return fail("--max-query-links " + std::to_string(s.max_query_links) + " is above the limit of 4096");
+    if (s.query_link_idle_ms < 100)
+      return fail("--query-link-idle-ms must be at least 100 (got " + std::to_string(s.query_link_idle_ms) + ")");
+    config.max_query_links = s.max_query_links;
+    config.query_link_idle = s.query_link_idle_ms;
     if (s.maintenance_interval_ms < 100)
       return fail("--maintenance-interval-ms must be at least 100 (got " + std::to_string(s.maintenance_interval_ms) + ")");
     if (s.self_lookup_interval_ms < 100)

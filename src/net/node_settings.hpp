@@ -21,6 +21,11 @@ struct NodeSettings {
   std::string identity;                // empty = fresh in-memory identity
   std::size_t min_links = EngineConfig{}.min_links;
   std::size_t max_links = EngineConfig{}.max_links;
+  // Server nodes keep a larger, longer-lived pool of query links than the
+  // engine's default: sockets are cheap here, and a warm pool lets lookups reuse
+  // links instead of paying a new TCP + WebSocket + signed handshake per contact.
+  std::size_t max_query_links = 128;
+  Millis query_link_idle_ms = 60'000;
   Millis maintenance_interval_ms = EngineConfig{}.maintenance_interval;
   Millis self_lookup_interval_ms = EngineConfig{}.self_lookup_interval;
   Millis request_timeout_ms = EngineConfig{}.request_timeout;
