@@ -343,6 +343,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
   } else if (dialable(link)) {
     bool room = kept_count() < cfg.max_links;
     if (link.want_kept || (link.seed && room) || (!link.outbound && room) || !cfg.connection_policy) link.kept = true;
+    trim_kept_links();
     observe_peer(link, now);
   } else if (link.role == Role::bootstrap) {
     // First contact: ask for peers; the link closes when idle.

@@ -221,6 +221,7 @@ struct Engine::Impl {
   void maintenance(Millis now);
   void run_timers(Millis now);
   void apply_connection_policy(Millis now);
+  void trim_kept_links();  // enforce max_links right away
   void dial_seeds(Millis now);
   Millis next_deadline() const;
   Status status(Millis now) const;

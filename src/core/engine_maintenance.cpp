@@ -98,18 +98,26 @@ void Engine::Impl::apply_connection_policy(Millis now) {
       ++dialing;
     }
   }
-  if (kept > cfg.max_links) {
-    // Demote the youngest inbound kept links; they close when idle.
-    std::vector<Link*> inbound;
-    for (auto& [id, link] : links) {
-      if (link.kept && link.phase == Link::Phase::ready && !link.outbound) inbound.push_back(&link);
-    }
-    std::sort(inbound.begin(), inbound.end(), [](const Link* a, const Link* b) { return a->opened_at > b->opened_at; });
-    for (Link* link : inbound) {
-      if (kept <= cfg.max_links) break;
-      link->kept = false;
-      --kept;
-    }
+  trim_kept_links();
+}
+
+void Engine::Impl::trim_kept_links() {
+  std::size_t kept = kept_count();
+  if (kept <= cfg.max_links || !cfg.connection_policy) return;
+  // Demote the youngest inbound kept links first, then the youngest outbound
+  // ones; demoted links become query links and close when idle.
+  std::vector<Link*> surplus;
+  for (auto& [id, link] : links) {
+    if (link.kept && link.phase == Link::Phase::ready) surplus.push_back(&link);
+  }
+  std::sort(surplus.begin(), surplus.end(), [](const Link* a, const Link* b) {
+    if (a->outbound != b->outbound) return !a->outbound;
+    return a->opened_at > b->opened_at;
+  });
+  for (Link* link : surplus) {
+    if (kept <= cfg.max_links) break;
+    link->kept = false;
+    --kept;
   }
 }
 
