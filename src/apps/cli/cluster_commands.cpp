@@ -159,8 +159,8 @@ void run_demo_roundtrip(const GlobalOptions& global, const net::Cluster& cluster
               << reader->name << (get.ok ? ": " + jstr(get.body, "error") : std::string()) << "\n";
     return;
   }
-  std::cout << "demo: stored '" << key << "' through " << writer->name << " on " << jint(put.body, "replicas_acked")
-            << " replicas, read it back through " << reader->name << ": \"" << jstr(get.body, "value") << "\" ("
+  std::cout << "demo: put key '" << key << "' through " << writer->name << " (stored on "
+            << jint(put.body, "replicas_acked") << " replicas), read it back through " << reader->name << ": \"" << jstr(get.body, "value") << "\" ("
             << count_of(jint(get.body, "hops"), "hop") << ", " << format_json_ms(get.body.value("elapsed_ms", json())) << ")\n";
 }
 
