@@ -281,5 +281,31 @@ TEST(Engine, StopSaysGoodbyeAndFailsPendingWork) {
   EXPECT_EQ(net[2].engine->next_deadline(), kNever);
 }
 
+TEST(Engine, RepublishReachesNodesThatJoinedAfterThePut) {
+  Harness net;
+  EngineConfig cfg;
+  cfg.republish_interval = 30'000;
+  build_network(net, 3, cfg);
+  net.run_for(5'000);
+  PutResult put;
+  net[2].engine->put(as_bytes("early"), to_bytes("bird"), 3600, net.now(), [&](const PutResult& r) { put = r; });
+  net.pump(2);
+  net.run_for(2'000);
+  ASSERT_TRUE(put.ok) << put.error;
+  std::size_t first_late = net.size();
+  for (int i = 0; i < 3; ++i) {
+    net.add(Role::dht, {"mem://0", "mem://1"}, cfg);
+    net.start(net.size() - 1);
+  }
+  net.run_for(5'000);
+  for (std::size_t i = first_late; i < net.size(); ++i) {
+    EXPECT_EQ(net[i].engine->status(net.now()).stored_values, 0u) << "node " << i << " joined after the put";
+  }
+  net.run_for(cfg.republish_interval + 5'000);
+  for (std::size_t i = first_late; i < net.size(); ++i) {
+    EXPECT_EQ(net[i].engine->status(net.now()).stored_values, 1u) << "node " << i << " got no republished copy";
+  }
+}
+
 }  // namespace
 }  // namespace yz
