@@ -206,7 +206,7 @@ struct Engine::Impl {
   bool routed_rate_ok(Link& link, Millis now);
 
   // engine_operations.cpp: lookups, put, get, ping
-  LookupOp& start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
+  void start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
                          std::function<void(LookupOp&, Millis)> on_done);
   void drive_lookup(std::uint64_t op_id, Millis now);
   void finish_lookup(std::uint64_t op_id, Millis now);

@@ -8,7 +8,8 @@
 
 namespace yz {
 
-LookupOp& Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
+// The lookup may finish (and be destroyed) inside this call when it has no one to ask.
+void Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
                                      std::function<void(LookupOp&, Millis)> on_done) {
   std::uint64_t op_id = next_op_id++;
   auto op = std::make_unique<LookupOp>(target, self, cfg.k, cfg.alpha);
@@ -16,10 +17,8 @@ LookupOp& Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, 
   op->started = now;
   op->on_done = std::move(on_done);
   op->lookup.seed(table.closest(target, cfg.k, now));
-  LookupOp& ref = *op;
   lookups.emplace(op_id, std::move(op));
   drive_lookup(op_id, now);
-  return ref;
 }
 
 void Engine::Impl::drive_lookup(std::uint64_t op_id, Millis now) {
@@ -96,7 +95,7 @@ std::vector<Contact> Engine::Impl::lookup_result_with_self(const Lookup& lookup)
 void Engine::Impl::start_self_lookup(Millis now) {
   if (self_lookup_running || stopped || cfg.role == Role::bootstrap) return;
   self_lookup_running = true;
-  auto& op = start_lookup(LookupOp::Kind::node, self, now, [this](LookupOp& done_op, Millis t) {
+  start_lookup(LookupOp::Kind::node, self, now, [this](LookupOp& done_op, Millis t) {
     self_lookup_running = false;
     last_self_lookup_at = t;
     last_self_lookup_ok = lookup_succeeded(done_op);
@@ -106,7 +105,6 @@ void Engine::Impl::start_self_lookup(Millis now) {
                                                 : std::min(cfg.self_lookup_interval, cfg.maintenance_interval / 2));
     if (!stopped) apply_connection_policy(t);
   });
-  (void)op;
 }
 
 void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value, Millis now,
