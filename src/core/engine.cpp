@@ -365,12 +365,22 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
     return;
   }
 
-  // Requests queued while the link was being set up.
+  // Requests queued while the link was being set up. A request that fails at
+  // once can make a lookup dial elsewhere and recycle this very link, so the
+  // link is looked up again each time rather than held by reference.
   auto queued = std::move(link.queued);
   link.queued.clear();
-  for (auto& q : queued) request_on_link(links.at(id), std::move(q.request), now, std::move(q.handler));
+  bool kept = link.kept;
+  for (auto& q : queued) {
+    auto it = links.find(id);
+    if (it == links.end()) {
+      q.handler(ReplyOutcome{nullptr, "link closed before the request was sent", true}, now);
+      continue;
+    }
+    request_on_link(it->second, std::move(q.request), now, std::move(q.handler));
+  }
 
-  if (cfg.role != Role::bootstrap && link.kept && !last_self_lookup_ok && !self_lookup_running) {
+  if (cfg.role != Role::bootstrap && kept && !last_self_lookup_ok && !self_lookup_running) {
     start_self_lookup(now);
   }
 }

@@ -182,7 +182,9 @@ void Engine::Impl::run_timers(Millis now) {
         } else if (now - link.last_in >= cfg.keepalive_timeout) {
           to_close.push_back({id, {CloseCode::keepalive_timeout,
                                    "no frame for " + std::to_string(now - link.last_in) + " ms: peer presumed dead"}});
-        } else if (now - link.last_in >= cfg.keepalive_interval && !link.ping_in_flight) {
+        } else if (now - link.last_in >= cfg.keepalive_interval && !link.ping_in_flight && dialable(link)) {
+          // Links from browsers and clients are kept alive by them (they ping
+          // their kept links); this side only enforces the silence timeout.
           to_ping.push_back(id);
         }
         break;
@@ -243,7 +245,8 @@ Millis Engine::Impl::next_deadline() const {
         if (is_query_link(*this, link)) {
           if (!has_pending(*this, id)) next = std::min(next, link.last_request + cfg.query_link_idle);
         } else {
-          next = std::min(next, link.last_in + (link.ping_in_flight ? cfg.keepalive_timeout : cfg.keepalive_interval));
+          bool pings = !link.ping_in_flight && dialable(link);
+          next = std::min(next, link.last_in + (pings ? cfg.keepalive_interval : cfg.keepalive_timeout));
         }
         break;
     }
