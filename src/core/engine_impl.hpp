@@ -37,7 +37,6 @@ struct RouteContext {
   NodeId source;
   std::uint64_t message_id = 0;
   LinkId prev = 0;
-  int hops = 0;
 };
 using ReplyHandler = std::function<void(const ReplyOutcome&, Millis now)>;
 
@@ -91,8 +90,7 @@ inline void set_request_id(Message& message, std::uint32_t id) {
       message);
 }
 
-struct PendingRequest {
-  LinkId link;
+struct PendingRequest {  // keyed by (link, request id) in Impl::pending
   NodeId peer;
   MessageType request_type;
   Millis deadline;

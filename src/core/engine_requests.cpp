@@ -89,7 +89,7 @@ void Engine::Impl::request_on_link(Link& link, Message message, Millis now, Repl
   MessageType type = type_of(message);
   if (type != MessageType::ping) link.last_request = now;
   pending.emplace(std::make_pair(link.id, rid),
-                  PendingRequest{link.id, link.peer, type, now + cfg.request_timeout, std::move(handler)});
+                  PendingRequest{link.peer, type, now + cfg.request_timeout, std::move(handler)});
   send(link, message, now);
 }
 

@@ -89,7 +89,7 @@ void Engine::Impl::request_routed(const NodeId& to, Message message, Millis now,
   }
   MessageType type = type_of(message);
   pending.emplace(std::make_pair(kRoutedLink, rid),
-                  PendingRequest{kRoutedLink, to, type, now + 2 * cfg.request_timeout, std::move(handler)});
+                  PendingRequest{to, type, now + 2 * cfg.request_timeout, std::move(handler)});
   Routed routed;
   routed.source = self;
   routed.destination = to;
@@ -251,7 +251,7 @@ void Engine::Impl::deliver_routed(Link& link, Routed& routed, Millis now) {
   stand_in.phase = Link::Phase::ready;
   stand_in.peer = routed.source;
   stand_in.role = Role::client;  // unknown role: never entered into the routing table from here
-  stand_in.route = RouteContext{routed.source, routed.message_id, link.id, hops};
+  stand_in.route = RouteContext{routed.source, routed.message_id, link.id};
   dispatch(stand_in, inner, now);
 }
 

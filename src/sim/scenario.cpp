@@ -656,14 +656,20 @@ std::size_t bridge_count(const ScenarioConfig& cfg) {
   return std::min(cfg.bridges, cfg.nodes >= 6 ? (cfg.nodes - 2) / 3 : 0);
 }
 
+// Bootstrap, genesis and bridges, then every other node joining as a DHT member
+// one by one; returns the time the last one joined.
+Millis join_dht_network(World& w, const ScenarioConfig& cfg) {
+  std::size_t bridges = bridge_count(cfg);
+  w.add_infrastructure(bridges);
+  return w.add_joiners(cfg.nodes - 2 - bridges, Role::dht, 2000, false);
+}
+
 // ---- Scenario 1: join at scale ------------------------------------------------
 
 ScenarioReport run_join(const ScenarioConfig& cfg) {
   validate(cfg, 3);
   World w(cfg);
-  std::size_t bridges = bridge_count(cfg);
-  w.add_infrastructure(bridges);
-  Millis join_end = w.add_joiners(cfg.nodes - 2 - bridges, Role::dht, 2000, false);
+  Millis join_end = join_dht_network(w, cfg);
   Millis idle_from = join_end + cfg.settle;
   Millis end = idle_from + cfg.duration;
   w.sample_every(cfg.sample_interval, end);
@@ -693,9 +699,7 @@ ScenarioReport run_join(const ScenarioConfig& cfg) {
 ScenarioReport run_lookup(const ScenarioConfig& cfg) {
   validate(cfg, 3);
   World w(cfg);
-  std::size_t bridges = bridge_count(cfg);
-  w.add_infrastructure(bridges);
-  Millis join_end = w.add_joiners(cfg.nodes - 2 - bridges, Role::dht, 2000, false);
+  Millis join_end = join_dht_network(w, cfg);
   Millis from = join_end + cfg.settle;
   double rate = cfg.lookups_per_second > 0 ? cfg.lookups_per_second : 10;
   Millis span = static_cast<Millis>(static_cast<double>(cfg.lookups) * 1000.0 / rate);
@@ -759,9 +763,7 @@ ScenarioReport run_churn(const ScenarioConfig& cfg) {
 ScenarioReport run_partition(const ScenarioConfig& cfg) {
   validate(cfg, 8);
   World w(cfg);
-  std::size_t bridges = bridge_count(cfg);
-  w.add_infrastructure(bridges);
-  Millis join_end = w.add_joiners(cfg.nodes - 2 - bridges, Role::dht, 2000, false);
+  Millis join_end = join_dht_network(w, cfg);
   Millis puts_from = join_end + cfg.settle;
   Millis puts_span = 20'000;
   std::size_t puts = std::max<std::size_t>(1, cfg.puts);
