@@ -327,6 +327,17 @@ void write_body(Writer& w, const Routed& m) {
   w.blob(m.payload, kMaxRoutedPayload, FieldName{"Routed.payload"});
 }
 
+void write_body(Writer& w, const Signal& m) { w.text(m.data, kMaxSignalLength, false, FieldName{"Signal.data"}); }
+void write_body(Writer&, const Ack&) {}
+void write_body(Writer& w, const DialRequest& m) {
+  const FieldName field{"DialRequest.addresses"};
+  if (m.addresses.empty()) {
+    require(Problem{DecodeErrorKind::invalid_value, field.str() + " is empty; it must list 1.." +
+                                                        std::to_string(kMaxAddresses) + " addresses"});
+  }
+  w.addresses(m.addresses, field);
+}
+
 std::size_t size_hint(const Message& message) {
   if (const auto* s = std::get_if<Store>(&message)) return 64 + s->value.size();
   if (const auto* v = std::get_if<Value>(&message)) return 64 + v->value.size();
@@ -519,10 +530,23 @@ bool read_body(Reader& r, Routed& m) {
          r.blob(m.payload, kMaxRoutedPayload, FieldName{"Routed.payload"});
 }
 
+bool read_body(Reader& r, Signal& m) { return r.text(m.data, kMaxSignalLength, false, FieldName{"Signal.data"}); }
+bool read_body(Reader&, Ack&) { return true; }
+bool read_body(Reader& r, DialRequest& m) {
+  const FieldName field{"DialRequest.addresses"};
+  if (!r.addresses(m.addresses, field)) return false;
+  if (m.addresses.empty()) {
+    return r.ok(Problem{DecodeErrorKind::invalid_value,
+                        field.str() + " is empty; it must list 1.." + std::to_string(kMaxAddresses) + " addresses"});
+  }
+  return true;
+}
+
 // Message struct names as used in error text ("Store.value ...").
 constexpr std::array<std::string_view, kMessageTypeCount> kStructNames = {
     "Hello", "Auth", "Goodbye", "Error", "Ping", "Pong", "FindNode", "Nodes", "Store", "StoreAck",
     "FindValue", "Value", "PeersRequest", "Routed",
+    "Signal", "Ack", "DialRequest",
 };
 
 template <typename T>
@@ -565,6 +589,8 @@ std::string_view decode_error_kind_name(DecodeErrorKind kind) {
   }
   return "unknown_decode_error";
 }
+
+bool is_valid_utf8(BytesView text) { return first_invalid_utf8(text) == text.size(); }
 
 Bytes encode(const Message& message) {
   Writer w(size_hint(message));

@@ -35,5 +35,7 @@ struct DecodeError {
 // limit decode() enforces, so every encoded frame decodes back to the same message.
 Bytes encode(const Message& message);
 Result<Message, DecodeError> decode(BytesView frame);
+// Strict UTF-8 (RFC 3629), the rule for every text field of the protocol.
+bool is_valid_utf8(BytesView text);
 
 }  // namespace yz

@@ -35,7 +35,15 @@ Engine::Impl::Impl(EngineConfig config, const Crypto& crypto_, const Signer& sig
       random(random_),
       self(node_id_of(crypto_, signer_.public_key())),
       table(self, cfg.k, cfg.replacement_cache),
-      store(cfg.storage_max_bytes, cfg.storage_max_values, cfg.republish_interval) {}
+      store(cfg.storage_max_bytes, cfg.storage_max_values, cfg.republish_interval) {
+  if (cfg.webrtc) {
+    std::string own = webrtc_address(self);
+    if (std::find(cfg.advertised_addresses.begin(), cfg.advertised_addresses.end(), own) ==
+        cfg.advertised_addresses.end()) {
+      cfg.advertised_addresses.push_back(own);
+    }
+  }
+}
 
 void Engine::Impl::log(LogLevel level, std::string text) { actions.push_back(LogLine{level, std::move(text)}); }
 
@@ -52,9 +60,18 @@ Contact Engine::Impl::contact_of(const Link& link) const {
   return c;
 }
 
+LocalTransports Engine::Impl::local_transports() const {
+  bool listens = std::any_of(cfg.advertised_addresses.begin(), cfg.advertised_addresses.end(),
+                             [](const std::string& a) { return !is_webrtc_address(a); });
+  return LocalTransports{cfg.role, cfg.webrtc, listens};
+}
+
+ReachPlan Engine::Impl::reach(const Contact& peer) const { return plan_reach(local_transports(), peer); }
+
+// Whether this node could open a link to the peer itself (else the peer is a
+// client of ours, reachable only over the link it opened).
 bool Engine::Impl::dialable(const Link& link) const {
-  return link.peer_hello && !link.peer_hello->addresses.empty() && role_is_dht_member(link.role) &&
-         link.role != Role::browser;
+  return link.peer_hello && reach(contact_of(link)).how == ReachBy::dial;
 }
 
 std::size_t Engine::Impl::kept_count() const {
@@ -355,7 +372,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
                         return;
                       }
                       for (const auto& c : nodes->contacts) {
-                        if (c.id != self && !c.addresses.empty()) table.observe(c, t);
+                        if (c.id != self && is_routing_contact(c)) table.observe(c, t);
                       }
                       apply_connection_policy(t);
                       if (!self_lookup_running) start_self_lookup(t);

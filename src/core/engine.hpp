@@ -61,6 +61,10 @@ struct EngineConfig {
   double routed_rate_per_link = 500;             // routed messages per second accepted per link
   // When false the node links only to its seeds and to who dials it (for tests of fixed topologies).
   bool connection_policy = true;
+  // The shell opens WebRTC DataChannels (browsers): the node advertises
+  // "webrtc:<id>", dials such addresses, and takes Signal messages
+  // (docs/protocol.md, "WebRTC signaling").
+  bool webrtc = false;
 };
 
 // ---- Outputs -------------------------------------------------------------
@@ -84,7 +88,13 @@ struct LogLine {
   LogLevel level;
   std::string text;
 };
-using Action = std::variant<SendFrame, DialAddress, CloseLink, LogLine>;
+// A WebRTC signaling message from `from` (authenticated by the core) for the
+// shell's WebRTC transport. Only emitted when EngineConfig::webrtc is set.
+struct SignalReceived {
+  NodeId from;
+  std::string data;
+};
+using Action = std::variant<SendFrame, DialAddress, CloseLink, LogLine, SignalReceived>;
 
 // ---- API results -----------------------------------------------------------
 struct LookupResult {
@@ -116,6 +126,12 @@ struct GetResult {
   int hops = 0;
   int requests = 0;
   int repaired = 0;                // replicas that lacked the value and were sent it
+  Millis elapsed = 0;
+};
+struct SignalResult {
+  bool ok = false;
+  std::string error;
+  std::string path;  // "link" (an open link to the peer) or "routed"
   Millis elapsed = 0;
 };
 struct PingResult {
@@ -200,6 +216,10 @@ class Engine {
            std::function<void(const PutResult&)> done);
   void get(BytesView user_key, Millis now, std::function<void(const GetResult&)> done);
   void ping(const NodeId& peer, Millis now, std::function<void(const PingResult&)> done);
+  // Sends WebRTC signaling `data` (1..kMaxSignalLength bytes) to `peer`: over an
+  // open link when there is one, else routed (through the bootstrap server when
+  // that is this node's only link). Completes when the peer acknowledged it.
+  void signal(const NodeId& peer, std::string data, Millis now, std::function<void(const SignalResult&)> done);
 
   // Keep-alive timing can change at run time (a browser tab hidden or shown).
   void set_keepalive(Millis interval, Millis timeout);

@@ -11,6 +11,7 @@
 #include "core/engine.hpp"
 #include "core/lookup.hpp"
 #include "core/routing_table.hpp"
+#include "core/transport_selection.hpp"
 #include "core/value_store.hpp"
 
 namespace yz {
@@ -25,6 +26,8 @@ inline constexpr std::size_t kMaxConcurrentOps = 1024;  // API lookups/puts/gets
 inline constexpr std::size_t kMaxRouteStates = 8192;    // routed messages remembered for replies/bounces
 inline constexpr Millis kRouteStateTtl = 30'000;         // how long a hop remembers a routed message
 inline constexpr LinkId kRoutedLink = 0;                 // pseudo link of routed requests in `pending`
+inline constexpr Millis kDialRequestInterval = 60'000;    // one DialRequest per peer per interval, both ways
+inline constexpr std::size_t kMaxDialRequestPeers = 256;  // peers remembered for that interval
 
 struct ReplyOutcome {
   const Message* reply = nullptr;  // response message, or nullptr on failure
@@ -144,6 +147,9 @@ struct Engine::Impl {
   std::map<RouteKey, RouteState> routes;              // routed messages seen recently
   std::deque<std::pair<Millis, RouteKey>> route_order;  // routes in arrival order, for expiry
   std::uint32_t next_routed_rid = 1;
+  std::map<NodeId, Millis> dial_requests_at;          // last DialRequest sent to / honoured for a peer
+  Millis signal_window_at = 0;                        // start of the current one-second signal window
+  std::size_t signals_in_window = 0;
   LinkId next_link_id = 1;
   std::uint64_t next_op_id = 1;
   std::uint64_t last_seq = 0;
@@ -176,6 +182,8 @@ struct Engine::Impl {
   void on_lookup_reply(std::uint64_t op_id, const NodeId& from, const ReplyOutcome& outcome, Millis now);
   Contact contact_of(const Link& link) const;
   bool dialable(const Link& link) const;
+  LocalTransports local_transports() const;
+  ReachPlan reach(const Contact& peer) const;
   std::size_t kept_count() const;
   std::size_t client_link_count() const;
   std::string describe(const Link& link) const;
@@ -189,6 +197,7 @@ struct Engine::Impl {
   void reply_error(Link& link, std::uint32_t request_id, ErrorCode code, std::string text, Millis now);
   std::vector<Contact> contacts_for(const NodeId& target, const NodeId& exclude, std::size_t n, Millis now) const;
   void observe_peer(const Link& link, Millis now);
+  void observe_contact(const Contact& contact, Millis now);
 
   // engine_routing.cpp: overlay routing (docs/protocol.md, "Routed")
   void request_routed(const NodeId& to, Message message, Millis now, ReplyHandler handler);
@@ -198,10 +207,18 @@ struct Engine::Impl {
   void deliver_routed(Link& link, Routed& routed, Millis now);
   void route_reply(const RouteContext& context, const Message& reply, Millis now);
   void sign_routed(Routed& routed);
-  std::optional<LinkId> next_hop(const NodeId& destination, const std::vector<NodeId>& tried) const;
+  // signaling: a Signal/Ack may also go through a bootstrap server (newcomers' only link).
+  std::optional<LinkId> next_hop(const NodeId& destination, const std::vector<NodeId>& tried,
+                                 bool signaling = false) const;
   RouteState& remember_route(const RouteKey& key, LinkId prev, Millis now);
   void expire_routes(Millis now);
   bool routed_rate_ok(Link& link, Millis now);
+
+  // engine_signaling.cpp: WebRTC signaling and "please dial me"
+  void handle_signal(Link& link, const Signal& signal, Millis now);
+  void handle_dial_request(Link& link, const DialRequest& request, Millis now);
+  void ask_to_dial(const NodeId& peer, Millis now);
+  void forget_old_dial_requests(Millis now);
 
   // engine_operations.cpp: lookups, put, get, ping
   void start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,

@@ -40,7 +40,7 @@ std::vector<Contact> Engine::Impl::desired_links(Millis now) const {
     auto refused = keep_refused_until.find(c.id);
     if (refused != keep_refused_until.end() && refused->second > now) return false;
     const auto* e = table.find(c.id);
-    return e && e->retry_after <= now && !chosen.count(c.id);
+    return e && e->retry_after <= now && !chosen.count(c.id) && reach(c).how == ReachBy::dial;
   };
   for (const auto& c : table.closest(self, target, now)) {
     if (out.size() >= (target + 1) / 2) break;
@@ -93,8 +93,8 @@ void Engine::Impl::apply_connection_policy(Millis now) {
     }
     for (const auto& c : desired_links(now)) {
       if (kept + dialing >= target) break;
-      if (ready_by_peer.count(c.id) || dialing_by_peer.count(c.id) || c.addresses.empty()) continue;
-      dial(c.addresses.front(), c.id, true, false, now);
+      if (ready_by_peer.count(c.id) || dialing_by_peer.count(c.id)) continue;
+      dial(reach(c).address, c.id, true, false, now);
       ++dialing;
     }
   }
@@ -133,7 +133,7 @@ void Engine::Impl::maintenance(Millis now) {
     it = it->second <= now ? keep_refused_until.erase(it) : std::next(it);
   }
   // Re-register with the seeds periodically, and reach for them whenever isolated.
-  bool dialable_role = !cfg.advertised_addresses.empty() && role_is_dht_member(cfg.role);
+  bool dialable_role = local_transports().listens && role_is_dht_member(cfg.role);
   if ((dialable_role && now >= next_registration) || (kept_count() == 0 && table.size() == 0)) {
     next_registration = now + cfg.registration_ttl / 2;
     dial_seeds(now);

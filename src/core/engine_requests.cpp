@@ -9,8 +9,12 @@
 namespace yz {
 
 void Engine::Impl::observe_peer(const Link& link, Millis now) {
-  if (cfg.role == Role::bootstrap || !dialable(link)) return;
-  auto result = table.observe(contact_of(link), now);
+  if (link.peer_hello) observe_contact(contact_of(link), now);
+}
+
+void Engine::Impl::observe_contact(const Contact& contact, Millis now) {
+  if (cfg.role == Role::bootstrap || !is_routing_contact(contact)) return;
+  auto result = table.observe(contact, now);
   if (!result.ping_candidate) return;
   // Full bucket: the least-recently-seen entry must answer a ping to stay.
   NodeId candidate = result.ping_candidate->id;
@@ -32,9 +36,28 @@ void Engine::Impl::request(const Contact& to, Message message, Millis now, Reply
     if (cfg.metrics_enabled) ++metrics.routed.via_dial;
     return request_on_link(links.at(d->second), std::move(message), now, std::move(handler));
   }
-  if (to.addresses.empty() || cfg.max_query_links == 0) {
-    if (cfg.routing) return request_routed(to.id, std::move(message), now, std::move(handler));
-    return handler(ReplyOutcome{nullptr, "no link to " + to.id.short_hex() + " and it has no address to dial"}, now);
+  ReachPlan plan = reach(to);
+  // WebRTC links cost signaling and ICE: only the connection policy opens them
+  // (kept links); a single request to a browser travels routed instead.
+  bool short_lived_webrtc = plan.how == ReachBy::dial && is_webrtc_address(plan.address);
+  if (plan.how != ReachBy::dial || short_lived_webrtc || cfg.max_query_links == 0) {
+    // A peer that can dial us but not we it (a browser, from a server) is also
+    // asked to open a link, so later requests need no routing.
+    if (plan.how == ReachBy::ask_to_dial) ask_to_dial(to.id, now);
+    if (cfg.routing) {
+      // A signed routed answer proves the peer is alive: it enters the routing
+      // table like a peer that answered over a link (browsers learn of each
+      // other this way, then link directly).
+      return request_routed(to.id, std::move(message), now,
+                            [this, to, handler = std::move(handler)](const ReplyOutcome& outcome, Millis t) {
+                              if (outcome.reply && !std::holds_alternative<Error>(*outcome.reply)) {
+                                observe_contact(to, t);
+                              }
+                              handler(outcome, t);
+                            });
+    }
+    return handler(ReplyOutcome{nullptr, "no link to " + to.id.short_hex() + " and no address this node can dial"},
+                   now);
   }
   // A failed dial is not retried through the overlay: under churn most failed
   // dials are departed nodes, and routing to them floods the network for nothing
@@ -61,7 +84,7 @@ void Engine::Impl::request(const Contact& to, Message message, Millis now, Reply
     close_link(idlest->id, CloseCode::surplus_link, "query link recycled for a new lookup", now);
   }
   if (cfg.metrics_enabled) ++metrics.routed.via_dial;
-  LinkId id = dial(to.addresses.front(), to.id, false, false, now);
+  LinkId id = dial(plan.address, to.id, false, false, now);
   request_on_link(links.at(id), std::move(message), now, std::move(handler));
 }
 
@@ -272,6 +295,13 @@ std::array<Handler, kMessageTypeCount> make_table() {
   t[at(MessageType::peers_request)] = on_peers_request;
   t[at(MessageType::routed)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
     s.handle_routed(link, std::get<Routed>(m), now);
+  };
+  t[at(MessageType::signal)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
+    s.handle_signal(link, std::get<Signal>(m), now);
+  };
+  t[at(MessageType::ack)] = on_response;
+  t[at(MessageType::dial_request)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
+    s.handle_dial_request(link, std::get<DialRequest>(m), now);
   };
   return t;
 }

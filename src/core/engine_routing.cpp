@@ -17,11 +17,21 @@ namespace yz {
 namespace {
 bool is_request(MessageType t) {
   return t == MessageType::ping || t == MessageType::find_node || t == MessageType::find_value ||
-         t == MessageType::store || t == MessageType::peers_request;
+         t == MessageType::store || t == MessageType::peers_request || t == MessageType::signal ||
+         t == MessageType::dial_request;
 }
 bool is_response(MessageType t) {
   return t == MessageType::pong || t == MessageType::nodes || t == MessageType::store_ack ||
-         t == MessageType::value || t == MessageType::error;
+         t == MessageType::value || t == MessageType::error || t == MessageType::ack;
+}
+// WebRTC signaling (a Signal, its Ack or an Error reply) is the only routed
+// traffic a bootstrap server relays: it introduces newcomers that have no
+// other link yet.
+bool carries_signaling(const Routed& routed) {
+  if (routed.payload.empty()) return false;
+  auto type = static_cast<MessageType>(routed.payload[0]);
+  return type == MessageType::signal || type == MessageType::ack ||
+         (type == MessageType::error && (routed.flags & Routed::kReply));
 }
 }  // namespace
 
@@ -58,14 +68,15 @@ void Engine::Impl::expire_routes(Millis now) {
   }
 }
 
-std::optional<LinkId> Engine::Impl::next_hop(const NodeId& destination, const std::vector<NodeId>& tried) const {
+std::optional<LinkId> Engine::Impl::next_hop(const NodeId& destination, const std::vector<NodeId>& tried,
+                                             bool signaling) const {
   std::optional<LinkId> best;
   const NodeId* best_peer = nullptr;
   for (const auto& [id, link] : links) {
     if (link.phase != Link::Phase::ready) continue;
     if (std::find(tried.begin(), tried.end(), link.peer) != tried.end()) continue;
-    // Bootstrap servers and headless clients do not forward for others.
-    bool relays = link.role != Role::bootstrap && link.role != Role::client;
+    // Headless clients do not forward for others; bootstrap servers only signaling.
+    bool relays = link.role != Role::client && (link.role != Role::bootstrap || signaling);
     if (!relays && link.peer != destination) continue;
     if (!best_peer || closer(destination, link.peer, *best_peer)) {
       best = id;
@@ -108,7 +119,9 @@ void Engine::Impl::forward_routed(Routed routed, const RouteKey& key, Millis now
     if (cfg.metrics_enabled) ++metrics.routed.dropped_no_state;
     return;
   }
-  std::optional<LinkId> next = routed.hop_limit == 0 ? std::nullopt : next_hop(routed.destination, it->second.tried);
+  std::optional<LinkId> next = routed.hop_limit == 0
+                                   ? std::nullopt
+                                   : next_hop(routed.destination, it->second.tried, carries_signaling(routed));
   if (!next) return bounce_routed(std::move(routed), key, now);
   Link& link = links.at(*next);
   it->second.tried.push_back(link.peer);
@@ -153,6 +166,12 @@ void Engine::Impl::handle_routed(Link& link, Routed& routed, Millis now) {
                              std::to_string(routed.hop_limit) + " above the maximum " + std::to_string(kMaxHops));
     return;
   }
+  if (cfg.role == Role::bootstrap && routed.destination != self && !carries_signaling(routed)) {
+    if (cfg.metrics_enabled) ++metrics.routed.dropped_invalid;
+    log(LogLevel::debug, "dropped a routed message from " + describe(link) +
+                             ": a bootstrap server relays only WebRTC signaling");
+    return;
+  }
   if (!routed_rate_ok(link, now)) {
     if (cfg.metrics_enabled) ++metrics.routed.dropped_rate;
     return;
@@ -180,7 +199,7 @@ void Engine::Impl::handle_routed(Link& link, Routed& routed, Millis now) {
       auto prev = links.find(it->second.prev);
       if (prev != links.end() && prev->second.phase == Link::Phase::ready) next = it->second.prev;
     }
-    if (!next) next = next_hop(routed.destination, {link.peer});
+    if (!next) next = next_hop(routed.destination, {link.peer}, carries_signaling(routed));
     if (!next || routed.hop_limit == 0) {
       if (cfg.metrics_enabled) ++metrics.routed.dropped_no_state;
       return;
@@ -268,7 +287,7 @@ void Engine::Impl::route_reply(const RouteContext& context, const Message& reply
   if (auto prev = links.find(context.prev); prev != links.end() && prev->second.phase == Link::Phase::ready) {
     next = context.prev;
   } else {
-    next = next_hop(context.source, {});
+    next = next_hop(context.source, {}, carries_signaling(routed));
   }
   if (!next) {
     if (cfg.metrics_enabled) ++metrics.routed.dropped_no_state;

@@ -16,7 +16,8 @@ constexpr std::array<MessageType, kMessageTypeCount> kTypesInOrder = {
     MessageType::hello,      MessageType::auth,      MessageType::goodbye, MessageType::error,
     MessageType::ping,       MessageType::pong,      MessageType::find_node, MessageType::nodes,
     MessageType::store,      MessageType::store_ack, MessageType::find_value, MessageType::value,
-    MessageType::peers_request, MessageType::routed,
+    MessageType::peers_request, MessageType::routed, MessageType::signal, MessageType::ack,
+    MessageType::dial_request,
 };
 
 static_assert(std::variant_size_v<Message> == kMessageTypeCount,
@@ -27,7 +28,8 @@ static_assert(kAlternativeIs<0, Hello> && kAlternativeIs<1, Auth> && kAlternativ
                   kAlternativeIs<3, Error> && kAlternativeIs<4, Ping> && kAlternativeIs<5, Pong> &&
                   kAlternativeIs<6, FindNode> && kAlternativeIs<7, Nodes> && kAlternativeIs<8, Store> &&
                   kAlternativeIs<9, StoreAck> && kAlternativeIs<10, FindValue> && kAlternativeIs<11, Value> &&
-                  kAlternativeIs<12, PeersRequest> && kAlternativeIs<13, Routed>,
+                  kAlternativeIs<12, PeersRequest> && kAlternativeIs<13, Routed> &&
+                  kAlternativeIs<14, Signal> && kAlternativeIs<15, Ack> && kAlternativeIs<16, DialRequest>,
               "Message alternatives must follow MessageType order (kTypesInOrder)");
 
 }  // namespace
@@ -48,6 +50,9 @@ std::string_view message_type_name(MessageType type) {
     case MessageType::value: return "value";
     case MessageType::peers_request: return "peers_request";
     case MessageType::routed: return "routed";
+    case MessageType::signal: return "signal";
+    case MessageType::ack: return "ack";
+    case MessageType::dial_request: return "dial_request";
   }
   return "unknown";
 }

@@ -30,9 +30,12 @@ enum class MessageType : std::uint8_t {
   value = 0x17,
   peers_request = 0x18,
   routed = 0x19,
+  signal = 0x1A,
+  ack = 0x1B,
+  dial_request = 0x1C,
 };
 std::string_view message_type_name(MessageType type);
-inline constexpr std::size_t kMessageTypeCount = 14;
+inline constexpr std::size_t kMessageTypeCount = 17;
 // Dense index 0..kMessageTypeCount-1 for per-type counters; kMessageTypeCount when unknown.
 std::size_t message_type_index(std::uint8_t raw_type);
 MessageType message_type_at(std::size_t index);
@@ -157,8 +160,28 @@ struct Routed {
   bool operator==(const Routed&) const = default;
 };
 
+// WebRTC signaling between two WebRTC-capable peers (an SDP description or an
+// ICE candidate, opaque to the core): sent over a link to the peer or routed.
+struct Signal {
+  std::uint32_t request_id = 0;
+  std::string data;  // UTF-8, 1..kMaxSignalLength bytes
+  bool operator==(const Signal&) const = default;
+};
+// Empty success reply to Signal and DialRequest.
+struct Ack {
+  std::uint32_t request_id = 0;
+  bool operator==(const Ack&) const = default;
+};
+// "Please dial me": a node that cannot dial the receiver (a server asking a
+// browser) gives the addresses the receiver should open a link to.
+struct DialRequest {
+  std::uint32_t request_id = 0;
+  std::vector<std::string> addresses;  // 1..kMaxAddresses
+  bool operator==(const DialRequest&) const = default;
+};
+
 using Message = std::variant<Hello, Auth, Goodbye, Error, Ping, Pong, FindNode, Nodes, Store, StoreAck,
-                             FindValue, Value, PeersRequest, Routed>;
+                             FindValue, Value, PeersRequest, Routed, Signal, Ack, DialRequest>;
 
 MessageType type_of(const Message& message);
 // Bytes the origin of a Routed message signs: "yz-routed-v1" || source ||

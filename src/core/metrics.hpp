@@ -69,6 +69,10 @@ struct Metrics {
   // Close codes sent / received, keyed by (code - 4000), 0..31.
   std::array<std::uint64_t, 32> closes_sent{};
   std::array<std::uint64_t, 32> closes_received{};
+  std::uint64_t signals_received = 0;        // WebRTC signaling handed to the shell
+  std::uint64_t dial_requests_sent = 0;      // browsers asked to dial this node
+  std::uint64_t dial_requests_honoured = 0;  // dials opened because a peer asked
+  std::uint64_t dial_requests_declined = 0;
   LatencyHistogram lookup_latency;
   RoutedCounters routed;
 };

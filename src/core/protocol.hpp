@@ -25,6 +25,8 @@ inline constexpr std::uint32_t kMaxTtlSeconds = 7 * 24 * 3600;
 inline constexpr std::size_t kMaxRoutedPayload = kMaxFrameSize - 256;  // one inner frame
 inline constexpr std::uint8_t kMaxHops = 128;     // Routed.hop_limit above this is dropped
 inline constexpr std::uint8_t kDefaultHops = 32;  // hop_limit a new Routed message starts with
+inline constexpr std::size_t kMaxSignalLength = 16 * 1024;  // bytes of Signal.data (an SDP fits)
+inline constexpr std::size_t kMaxSignalsPerSecond = 200;    // Signals a node accepts per second
 
 enum class Role : std::uint8_t {
   genesis = 1,    // creates a network

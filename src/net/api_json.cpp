@@ -229,6 +229,14 @@ std::string prometheus_text(const Metrics& m, const Status& status, bool metrics
   w.family("yz_replicas_repaired_total", "counter", "Replicas sent a value they lacked after a get.");
   w.sample("yz_replicas_repaired_total", "", m.replicas_repaired);
 
+  w.family("yz_signals_received_total", "counter", "WebRTC signaling messages handed to this node's WebRTC transport.");
+  w.sample("yz_signals_received_total", "", m.signals_received);
+  w.family("yz_dial_requests_total", "counter",
+           "DialRequests (\"please dial me\"): sent to browsers, honoured or declined by this node.");
+  w.sample("yz_dial_requests_total", "event=\"sent\"", m.dial_requests_sent);
+  w.sample("yz_dial_requests_total", "event=\"honoured\"", m.dial_requests_honoured);
+  w.sample("yz_dial_requests_total", "event=\"declined\"", m.dial_requests_declined);
+
   const auto& r = m.routed;
   w.family("yz_routed_requests_total", "counter",
            "Requests by the path the policy chose: link (already open), dial (new link), route (overlay).");

@@ -19,6 +19,8 @@ export type OutboxEntry =
   | { a: 'dial'; link: number; address: string }
   | { a: 'close'; link: number; code: number; reason: string }
   | { a: 'log'; level: 'debug' | 'info' | 'warn'; text: string }
+  // WebRTC signaling from peer `from` (64 hex), authenticated by the core.
+  | { a: 'signal'; from: string; data: string }
   | { a: 'done'; op: number; result: Record<string, unknown>; off: number; len: number };
 
 export interface Outbox {
@@ -176,6 +178,10 @@ export class Core {
   }
   ping(h: number, op: number, idHex: string, now: number): void {
     this.withText(idHex, (p, n) => this.call('ping', h, op, p, n, now));
+  }
+  // WebRTC signaling to a peer; the `done` result is { ok, error, path, elapsed_ms }.
+  signal(h: number, op: number, toHex: string, data: string, now: number): void {
+    this.withText(toHex, (ip, il) => this.withText(data, (dp, dl) => this.call('signal', h, op, ip, il, dp, dl, now)));
   }
   status(h: number, now: number, detail: boolean): string {
     return this.text(this.call('status', h, now, detail ? 1 : 0));

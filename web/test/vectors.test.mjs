@@ -46,6 +46,9 @@ const expected = {
   routed_reply_carrying_ping: { type: 'routed', request_id: 0, source: A, destination: B,
     message_id: '0807060504030201', hop_limit: 32, flags: 1, source_key: A, signature: counting(0x01, 64),
     payload: '1005000000' },
+  signal: { type: 'signal', request_id: 9, data: 'v=0' },
+  ack: { type: 'ack', request_id: 9 },
+  dial_request: { type: 'dial_request', request_id: 10, addresses: ['ws://127.0.0.1:7001/'] },
 };
 
 let core;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ class Harness {
     std::string address;
     bool up = true;
     std::vector<std::string> logs;
+    std::vector<SignalReceived> signals;  // signaling the engine handed to this shell
+    int webrtc_dials = 0;                 // webrtc: dials this shell was asked to open
   };
 
   explicit Harness(Millis latency = 5) : latency_(latency) {}
@@ -114,6 +117,12 @@ class Harness {
           nodes_[end.peer]->engine->frame_received(end.peer_link, frame, now_);
           pump(end.peer);
         });
+      } else if (auto* dial = std::get_if<DialAddress>(&action); dial && dial->address.rfind("webrtc:", 0) == 0) {
+        ++node.webrtc_dials;
+        dial_webrtc(i, dial->link, dial->address.substr(7));
+      } else if (auto* signal = std::get_if<SignalReceived>(&action)) {
+        node.signals.push_back(*signal);
+        answer_webrtc(i, *signal);
       } else if (auto* dial = std::get_if<DialAddress>(&action)) {
         std::size_t target = std::stoul(dial->address.substr(6));
         LinkId link = dial->link;
@@ -147,7 +156,53 @@ class Harness {
     }
   }
 
+  // The in-memory WebRTC transport: the dialer sends "offer <link>" through
+  // the engine's signaling, the peer answers "answer <link>", and when the
+  // answer arrives the channel opens on both sides (the peer accepts the link
+  // as "webrtc:<dialer id>"). Signaling failure fails the dial with its reason.
+  void dial_webrtc(std::size_t i, LinkId link, const std::string& peer_hex) {
+    auto peer = NodeId::from_hex(peer_hex);
+    if (!peer) return fail_dial(i, link, "webrtc: bad id " + peer_hex);
+    nodes_[i]->engine->signal(*peer, "offer " + std::to_string(link), now_, [this, i, link](const SignalResult& r) {
+      if (!r.ok) fail_dial(i, link, "webrtc signaling failed: " + r.error);
+    });
+    pump(i);
+  }
+  void answer_webrtc(std::size_t i, const SignalReceived& signal) {
+    auto from = index_of(signal.from);
+    if (!from) return;
+    if (signal.data.rfind("offer ", 0) == 0) {
+      nodes_[i]->engine->signal(signal.from, "answer " + signal.data.substr(6), now_, [](const SignalResult&) {});
+      schedule(now_, [this, i] { pump(i); });
+    } else if (signal.data.rfind("answer ", 0) == 0) {
+      LinkId link = std::stoull(signal.data.substr(7));
+      std::size_t dialer = i, acceptor = *from;
+      schedule(now_ + latency_, [this, dialer, acceptor, link] {
+        if (!nodes_[acceptor]->up || !nodes_[dialer]->up) return;
+        LinkId remote =
+            nodes_[acceptor]->engine->link_accepted("webrtc:" + nodes_[dialer]->engine->id().hex(), now_);
+        ends_[{dialer, link}] = End{acceptor, remote};
+        ends_[{acceptor, remote}] = End{dialer, link};
+        nodes_[dialer]->engine->link_connected(link, now_);
+        pump(acceptor);
+        pump(dialer);
+      });
+    }
+  }
+  std::optional<std::size_t> index_of(const NodeId& id) const {
+    for (std::size_t j = 0; j < nodes_.size(); ++j) {
+      if (nodes_[j]->engine->id() == id) return j;
+    }
+    return std::nullopt;
+  }
+
  private:
+  void fail_dial(std::size_t i, LinkId link, std::string why) {
+    schedule(now_, [this, i, link, why] {
+      nodes_[i]->engine->link_closed(link, why, now_);
+      pump(i);
+    });
+  }
   struct End {
     std::size_t peer;
     LinkId peer_link;

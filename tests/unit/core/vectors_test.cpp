@@ -119,6 +119,9 @@ std::map<std::string, Message> expected_frames() {
   routed.signature = counting_bytes<64>(0x01);
   routed.payload = Bytes{0x10, 5, 0, 0, 0};  // Ping{5}
   m["routed_reply_carrying_ping"] = routed;
+  m["signal"] = Signal{9, "v=0"};
+  m["ack"] = Ack{9};
+  m["dial_request"] = DialRequest{10, {"ws://127.0.0.1:7001/"}};
   return m;
 }
 

@@ -298,6 +298,8 @@ std::string parse_config(std::string_view text, NodeSetup& setup) {
       c.storage_max_values = static_cast<std::size_t>(n);
     } else if (k == "metrics") {
       c.metrics_enabled = v != "0" && v != "false";
+    } else if (k == "webrtc") {
+      c.webrtc = v != "0" && v != "false";
     } else {
       return "unknown config key '" + std::string(k) + "'";
     }
@@ -445,6 +447,10 @@ void message_json(Json& j, const Message& m) {
           j.key("message_id").str(id).key("hop_limit").num(msg.hop_limit).key("flags").num(msg.flags);
           j.key("source_key").str(to_hex(msg.source_key)).key("signature").str(to_hex(msg.signature));
           j.key("payload").str(to_hex(msg.payload));
+        } else if constexpr (std::is_same_v<T, Signal>) {
+          j.key("data").str(msg.data);
+        } else if constexpr (std::is_same_v<T, DialRequest>) {
+          j.key("addresses").strings(msg.addresses);
         }
       },
       m);
@@ -557,6 +563,8 @@ EMSCRIPTEN_KEEPALIVE int yz_take(int h) {
       j.key("code").num(static_cast<double>(close->code)).key("reason").str(close->reason);
     } else if (auto* log = std::get_if<LogLine>(&action)) {
       j.key("a").str("log").key("level").str(level_name(log->level)).key("text").str(log->text);
+    } else if (auto* signal = std::get_if<SignalReceived>(&action)) {
+      j.key("a").str("signal").key("from").str(signal->from.hex()).key("data").str(signal->data);
     }
     j.close();
   }
@@ -656,6 +664,26 @@ EMSCRIPTEN_KEEPALIVE void yz_ping(int h, double op, const char* id_hex, std::siz
     j.open().key("ok").boolean(r.ok).key("error").str(r.error).key("rtt_ms").num(static_cast<double>(r.rtt)).close();
     n->done.push_back({op, std::move(j.text()), {}});
   });
+}
+
+// WebRTC signaling to a peer; the completion reports {ok, error, path}.
+EMSCRIPTEN_KEEPALIVE void yz_signal(int h, double op, const char* id_hex, std::size_t id_len, const char* data,
+                                    std::size_t data_len, double now) {
+  Node* n = node_of(h);
+  if (!n) return;
+  auto done = [n, op](const SignalResult& r) {
+    Json j;
+    j.open().key("ok").boolean(r.ok).key("error").str(r.error).key("path").str(r.path);
+    j.key("elapsed_ms").num(static_cast<double>(r.elapsed)).close();
+    n->done.push_back({op, std::move(j.text()), {}});
+  };
+  auto id = NodeId::from_hex(std::string_view(id_hex, id_len));
+  if (!id) {
+    SignalResult r;
+    r.error = "peer id must be 64 hex digits";
+    return done(r);
+  }
+  n->engine.signal(*id, std::string(data, data_len), ms(now), done);
 }
 
 // Status as JSON in yz_text (detail adds the link list and routing table).
