@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
                  "short-lived links lookups may hold open beyond --max-links (0: route requests over kept links instead)")
       ->envname("YZ_MAX_QUERY_LINKS")
       ->capture_default_str();
+  app.add_option("--relay-sessions", s.relay_sessions,
+                 "browser pairs this node relays when they cannot link directly (0: not a relay)")
+      ->envname("YZ_RELAY_SESSIONS")
+      ->capture_default_str();
   app.add_option("--query-link-idle-ms", s.query_link_idle_ms, "an unused query link closes after this long")
       ->envname("YZ_QUERY_LINK_IDLE_MS")
       ->capture_default_str();

@@ -33,6 +33,7 @@ static_assert(kHeaderSize + 2 + 2 + 1 + 32 + kMaxAddressListSize + str_size(kMax
               "largest Hello fits");
 static_assert(kHeaderSize + 32 + 32 + 8 + 1 + 1 + 32 + 64 + 4 + kMaxRoutedPayload <= kMaxFrameSize,
               "largest Routed fits");
+static_assert(kHeaderSize + NodeId::kSize + 4 + kMaxRelayPayload <= kMaxFrameSize, "a RelayData fits in one frame");
 static_assert(kHeaderSize + NodeId::kSize + 8 + 4 + 4 + kMaxValueSize <= kMaxRoutedPayload,
               "a routed Store carries the largest value");
 static_assert(kMaxContacts <= 255 && kMaxAddresses <= 255, "counts are sent as u8");
@@ -338,10 +339,22 @@ void write_body(Writer& w, const DialRequest& m) {
   w.addresses(m.addresses, field);
 }
 
+void write_body(Writer& w, const RelayOpen& m) { w.raw(m.peer.bytes); }
+void write_body(Writer& w, const RelayData& m) {
+  if (m.payload.empty()) require(Problem{DecodeErrorKind::invalid_value, "RelayData.payload is empty"});
+  w.raw(m.peer.bytes);
+  w.blob(m.payload, kMaxRelayPayload, FieldName{"RelayData.payload"});
+}
+void write_body(Writer& w, const RelayClose& m) {
+  w.raw(m.peer.bytes);
+  w.text(m.reason, kMaxReasonLength, true, FieldName{"RelayClose.reason"});
+}
+
 std::size_t size_hint(const Message& message) {
   if (const auto* s = std::get_if<Store>(&message)) return 64 + s->value.size();
   if (const auto* v = std::get_if<Value>(&message)) return 64 + v->value.size();
   if (const auto* n = std::get_if<Nodes>(&message)) return 8 + n->contacts.size() * 80;
+  if (const auto* r = std::get_if<RelayData>(&message)) return 48 + r->payload.size();
   return 128;
 }
 
@@ -542,16 +555,31 @@ bool read_body(Reader& r, DialRequest& m) {
   return true;
 }
 
+bool read_body(Reader& r, RelayOpen& m) { return r.fixed(m.peer.bytes, FieldName{"RelayOpen.peer"}); }
+bool read_body(Reader& r, RelayData& m) {
+  if (!r.fixed(m.peer.bytes, FieldName{"RelayData.peer"}) ||
+      !r.blob(m.payload, kMaxRelayPayload, FieldName{"RelayData.payload"})) {
+    return false;
+  }
+  if (m.payload.empty()) return r.ok(Problem{DecodeErrorKind::invalid_value, "RelayData.payload is empty"});
+  return true;
+}
+bool read_body(Reader& r, RelayClose& m) {
+  return r.fixed(m.peer.bytes, FieldName{"RelayClose.peer"}) &&
+         r.text(m.reason, kMaxReasonLength, true, FieldName{"RelayClose.reason"});
+}
+
 // Message struct names as used in error text ("Store.value ...").
 constexpr std::array<std::string_view, kMessageTypeCount> kStructNames = {
     "Hello", "Auth", "Goodbye", "Error", "Ping", "Pong", "FindNode", "Nodes", "Store", "StoreAck",
     "FindValue", "Value", "PeersRequest", "Routed",
-    "Signal", "Ack", "DialRequest",
+    "Signal", "Ack", "DialRequest", "RelayOpen", "RelayData", "RelayClose",
 };
 
 template <typename T>
 constexpr bool kHasRequestIdField = !(std::is_same_v<T, Hello> || std::is_same_v<T, Auth> ||
-                                      std::is_same_v<T, Goodbye> || std::is_same_v<T, Routed>);
+                                      std::is_same_v<T, Goodbye> || std::is_same_v<T, Routed> ||
+                                      std::is_same_v<T, RelayData> || std::is_same_v<T, RelayClose>);
 
 template <typename T>
 Result<Message, DecodeError> decode_as(Reader& reader, DecodeError& error, std::string_view name) {

@@ -137,7 +137,7 @@ void Engine::Impl::on_transport_up(Link& link, Millis now) {
   }
   ++link.out.messages;
   link.out.bytes += frame.size();
-  actions.push_back(SendFrame{link.id, std::move(frame)});
+  emit_frame(link, std::move(frame));
 }
 
 void Engine::Impl::send(Link& link, const Message& message, Millis now) {
@@ -151,7 +151,7 @@ void Engine::Impl::send(Link& link, const Message& message, Millis now) {
     ++c.messages;
     c.bytes += frame.size();
   }
-  actions.push_back(SendFrame{link.id, std::move(frame)});
+  emit_frame(link, std::move(frame));
 }
 
 void Engine::Impl::close_link(LinkId id, CloseCode code, const std::string& reason, Millis now) {
@@ -167,7 +167,7 @@ void Engine::Impl::close_link(LinkId id, CloseCode code, const std::string& reas
           ? LogLevel::debug
           : LogLevel::warn,
       "closing link to " + describe(it->second) + ": " + std::string(close_code_name(code)) + ": " + reason);
-  actions.push_back(CloseLink{id, code, text});
+  emit_close(it->second, code, text);
   forget_link(id, "link closed: " + reason, now);
 }
 
@@ -187,6 +187,7 @@ void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
   }
   for (auto& queued : link.queued) queued.handler(ReplyOutcome{nullptr, why, true}, now);
   fail_link_requests(id, why, now);
+  relay_endpoint_gone(link, now);
 }
 
 void Engine::Impl::handle_frame(Link& link, BytesView frame, Millis now) {
@@ -247,7 +248,7 @@ void Engine::Impl::handle_frame(Link& link, BytesView frame, Millis now) {
       next_maintenance = std::min(next_maintenance, now + 1);
     }
     LinkId id = link.id;
-    actions.push_back(CloseLink{id, bye->code, "goodbye received"});
+    emit_close(link, bye->code, "goodbye received");
     forget_link(id, why, now);
     return;
   }
@@ -298,6 +299,7 @@ void Engine::Impl::handle_hello(Link& link, const Hello& hello, BytesView frame,
   }
   link.peer_hello = hello;
   link.peer = peer;
+  if (link.relay) relay_link_keys(link);
   link.role = hello.role;
   link.version = hi;
   link.peer_hello_hash = crypto.sha256(frame);
@@ -331,7 +333,18 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
     const NodeId& dialer_new = link.outbound ? self : link.peer;
     const NodeId& dialer_old = other.outbound ? self : other.peer;
     bool new_wins = dialer_new == dialer_old || dialer_new < dialer_old;
-    if (!new_wins) {
+    // A direct link always beats one through a relay (the relay is the fallback).
+    if (link.relay.has_value() != other.relay.has_value()) new_wins = !link.relay;
+    if (new_wins && other.relay && !link.relay) {
+      // Upgrade: new requests take the direct link; the relayed one answers
+      // what is already in flight on it, then closes when quiet (nothing is lost).
+      if (cfg.metrics_enabled) ++metrics.relayed_links_upgraded;
+      link.kept = other.kept || other.want_kept || link.kept;
+      other.draining = true;
+      other.kept = false;
+      log(LogLevel::info, "direct link to " + link.peer.short_hex() + " replaces the relay through " +
+                              other.relay->relay_node.short_hex());
+    } else if (!new_wins) {
       // Requests queued on the losing link travel on the winner instead.
       other.kept = other.kept || link.want_kept;
       auto queued = std::move(link.queued);
@@ -340,11 +353,12 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
       close_link(id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
       for (auto& q : queued) request_on_link(links.at(other_id), std::move(q.request), now, std::move(q.handler));
       return;
+    } else {
+      link.kept = other.kept || other.want_kept;
+      LinkId other_id = other.id;
+      ready_by_peer[link.peer] = id;
+      close_link(other_id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
     }
-    link.kept = other.kept || other.want_kept;
-    LinkId other_id = other.id;
-    ready_by_peer[link.peer] = id;
-    close_link(other_id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
   }
   ready_by_peer[link.peer] = id;
   if (link.expected_peer) dialing_by_peer.erase(*link.expected_peer);
@@ -473,6 +487,14 @@ void Engine::link_closed(LinkId link, std::string reason, Millis now) {
   Link& l = it->second;
   if (l.phase == Link::Phase::dialing) {
     if (s.cfg.metrics_enabled) ++s.metrics.dials_failed;
+    // A browser we wanted to keep but cannot reach directly: go through a relay.
+    if (l.want_kept && l.expected_peer && is_webrtc_address(l.address) && s.cfg.use_relays) {
+      NodeId peer = *l.expected_peer;
+      s.forget_link(link, reason, now);
+      s.log(LogLevel::info, "WebRTC to " + peer.short_hex() + " failed (" + reason + "): trying a relay");
+      s.open_relay(peer, 0, now);
+      return;
+    }
     if (l.expected_peer) s.table.record_failure(*l.expected_peer, now);
     s.log(l.seed ? LogLevel::warn : LogLevel::debug, "dial to " + l.address + " failed: " + reason);
     if (l.seed) s.record_refusal(l.address, CloseCode::unreachable, "seed unreachable: " + reason, now);

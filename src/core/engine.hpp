@@ -65,6 +65,13 @@ struct EngineConfig {
   // "webrtc:<id>", dials such addresses, and takes Signal messages
   // (docs/protocol.md, "WebRTC signaling").
   bool webrtc = false;
+  // Relay (docs/protocol.md section 18). Servers relay up to relay_sessions
+  // browser pairs (0: not a relay). WebRTC nodes whose direct dial to a
+  // browser fails run the link through a relay, end-to-end encrypted, and
+  // retry the direct path every direct_retry_interval (then drop the relay).
+  std::size_t relay_sessions = 64;
+  bool use_relays = true;
+  Millis direct_retry_interval = 30'000;
 };
 
 // ---- Outputs -------------------------------------------------------------
@@ -151,6 +158,8 @@ struct LinkInfo {
   std::string address;      // dialled address or remote endpoint
   std::string build_id;
   std::uint16_t version = 0;
+  bool relayed = false;     // runs through a relay server (relay_node), end-to-end encrypted
+  NodeId relay_node;
   Millis opened_at = 0;
   Millis last_frame_at = 0;
   DirectionCounters in, out;

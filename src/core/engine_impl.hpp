@@ -28,6 +28,7 @@ inline constexpr Millis kRouteStateTtl = 30'000;         // how long a hop remem
 inline constexpr LinkId kRoutedLink = 0;                 // pseudo link of routed requests in `pending`
 inline constexpr Millis kDialRequestInterval = 60'000;    // one DialRequest per peer per interval, both ways
 inline constexpr std::size_t kMaxDialRequestPeers = 256;  // peers remembered for that interval
+inline constexpr std::size_t kMaxRelayedLinks = 16;       // this node's own links through relays
 
 struct ReplyOutcome {
   const Message* reply = nullptr;  // response message, or nullptr on failure
@@ -42,6 +43,17 @@ struct RouteContext {
   LinkId prev = 0;
 };
 using ReplyHandler = std::function<void(const ReplyOutcome&, Millis now)>;
+
+// A link that runs through a relay server: frames travel as RelayData on the
+// link `via`; after the Hellos they are sealed with keys only the two ends know.
+struct RelayPath {
+  LinkId via = 0;
+  NodeId relay_node;
+  NodeId far_end;          // the peer at the other end (known before its Hello)
+  bool keyed = false;
+  SymmetricKey out_key{}, in_key{};
+  std::uint64_t out_count = 0, in_count = 0;
+};
 
 struct Link {
   LinkId id = 0;
@@ -74,6 +86,8 @@ struct Link {
   double routed_tokens = 0;    // per-link routed message rate limit (token bucket)
   Millis routed_refill_at = 0;
   std::optional<RouteContext> route;  // set on the stand-in link of a routed request
+  std::optional<RelayPath> relay;     // set on a link that runs through a relay server
+  bool draining = false;              // replaced by a direct link: closes once its requests are answered
 };
 
 using RouteKey = std::pair<NodeId, std::uint64_t>;  // (request origin, message id)
@@ -148,6 +162,8 @@ struct Engine::Impl {
   std::deque<std::pair<Millis, RouteKey>> route_order;  // routes in arrival order, for expiry
   std::uint32_t next_routed_rid = 1;
   std::map<NodeId, Millis> dial_requests_at;          // last DialRequest sent to / honoured for a peer
+  std::map<std::pair<NodeId, NodeId>, Millis> relay_sessions;  // relay role: browser pairs served (lower id first)
+  std::map<NodeId, Millis> direct_retry_at;           // relayed peers: next direct (WebRTC) attempt
   Millis signal_window_at = 0;                        // start of the current one-second signal window
   std::size_t signals_in_window = 0;
   LinkId next_link_id = 1;
@@ -219,6 +235,18 @@ struct Engine::Impl {
   void handle_dial_request(Link& link, const DialRequest& request, Millis now);
   void ask_to_dial(const NodeId& peer, Millis now);
   void forget_old_dial_requests(Millis now);
+
+  // engine_relay.cpp: links through a relay server (docs/protocol.md section 18)
+  void emit_frame(Link& link, Bytes frame);
+  void emit_close(Link& link, CloseCode code, const std::string& text);
+  void handle_relay_open(Link& link, const RelayOpen& open, Millis now);
+  void handle_relay_data(Link& link, RelayData& data, Millis now);
+  void handle_relay_close(Link& link, const RelayClose& close, Millis now);
+  void open_relay(const NodeId& peer, std::size_t candidate, Millis now);
+  void relay_link_keys(Link& link);
+  void relay_endpoint_gone(const Link& link, Millis now);
+  void relay_maintenance(Millis now);
+  std::optional<LinkId> relayed_link(LinkId via, const NodeId& far_end) const;
 
   // engine_operations.cpp: lookups, put, get, ping
   void start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,

@@ -138,6 +138,7 @@ void Engine::Impl::maintenance(Millis now) {
     next_registration = now + cfg.registration_ttl / 2;
     dial_seeds(now);
   }
+  relay_maintenance(now);
   apply_connection_policy(now);
 }
 
@@ -278,6 +279,8 @@ Status Engine::Impl::status(Millis now) const {
     info.address = link.address;
     info.build_id = link.peer_hello ? link.peer_hello->build_id : "";
     info.version = link.version;
+    info.relayed = link.relay.has_value();
+    if (link.relay) info.relay_node = link.relay->relay_node;
     info.opened_at = link.opened_at;
     info.last_frame_at = link.last_in;
     info.in = link.in;

@@ -303,6 +303,15 @@ std::array<Handler, kMessageTypeCount> make_table() {
   t[at(MessageType::dial_request)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
     s.handle_dial_request(link, std::get<DialRequest>(m), now);
   };
+  t[at(MessageType::relay_open)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
+    s.handle_relay_open(link, std::get<RelayOpen>(m), now);
+  };
+  t[at(MessageType::relay_data)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
+    s.handle_relay_data(link, std::get<RelayData>(m), now);
+  };
+  t[at(MessageType::relay_close)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
+    s.handle_relay_close(link, std::get<RelayClose>(m), now);
+  };
   return t;
 }
 }  // namespace

@@ -17,7 +17,7 @@ constexpr std::array<MessageType, kMessageTypeCount> kTypesInOrder = {
     MessageType::ping,       MessageType::pong,      MessageType::find_node, MessageType::nodes,
     MessageType::store,      MessageType::store_ack, MessageType::find_value, MessageType::value,
     MessageType::peers_request, MessageType::routed, MessageType::signal, MessageType::ack,
-    MessageType::dial_request,
+    MessageType::dial_request, MessageType::relay_open, MessageType::relay_data, MessageType::relay_close,
 };
 
 static_assert(std::variant_size_v<Message> == kMessageTypeCount,
@@ -29,7 +29,8 @@ static_assert(kAlternativeIs<0, Hello> && kAlternativeIs<1, Auth> && kAlternativ
                   kAlternativeIs<6, FindNode> && kAlternativeIs<7, Nodes> && kAlternativeIs<8, Store> &&
                   kAlternativeIs<9, StoreAck> && kAlternativeIs<10, FindValue> && kAlternativeIs<11, Value> &&
                   kAlternativeIs<12, PeersRequest> && kAlternativeIs<13, Routed> &&
-                  kAlternativeIs<14, Signal> && kAlternativeIs<15, Ack> && kAlternativeIs<16, DialRequest>,
+                  kAlternativeIs<14, Signal> && kAlternativeIs<15, Ack> && kAlternativeIs<16, DialRequest> &&
+                  kAlternativeIs<17, RelayOpen> && kAlternativeIs<18, RelayData> && kAlternativeIs<19, RelayClose>,
               "Message alternatives must follow MessageType order (kTypesInOrder)");
 
 }  // namespace
@@ -53,6 +54,9 @@ std::string_view message_type_name(MessageType type) {
     case MessageType::signal: return "signal";
     case MessageType::ack: return "ack";
     case MessageType::dial_request: return "dial_request";
+    case MessageType::relay_open: return "relay_open";
+    case MessageType::relay_data: return "relay_data";
+    case MessageType::relay_close: return "relay_close";
   }
   return "unknown";
 }
@@ -92,7 +96,7 @@ std::uint32_t request_id_of(const Message& message) {
       [](const auto& m) -> std::uint32_t {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Auth> || std::is_same_v<T, Goodbye> ||
-                      std::is_same_v<T, Routed>) {
+                      std::is_same_v<T, Routed> || std::is_same_v<T, RelayData> || std::is_same_v<T, RelayClose>) {
           return 0;
         } else {
           return m.request_id;

@@ -33,9 +33,12 @@ enum class MessageType : std::uint8_t {
   signal = 0x1A,
   ack = 0x1B,
   dial_request = 0x1C,
+  relay_open = 0x1D,
+  relay_data = 0x1E,
+  relay_close = 0x1F,
 };
 std::string_view message_type_name(MessageType type);
-inline constexpr std::size_t kMessageTypeCount = 17;
+inline constexpr std::size_t kMessageTypeCount = 20;
 // Dense index 0..kMessageTypeCount-1 for per-type counters; kMessageTypeCount when unknown.
 std::size_t message_type_index(std::uint8_t raw_type);
 MessageType message_type_at(std::size_t index);
@@ -180,8 +183,31 @@ struct DialRequest {
   bool operator==(const DialRequest&) const = default;
 };
 
+// Relay (docs/protocol.md section 18): two browsers that cannot open a
+// DataChannel run their link through a server both are linked to. RelayOpen
+// asks the relay for a session to `peer`; RelayData carries one frame of the
+// end-to-end link (encrypted after the Hellos), `peer` naming the far end
+// (the destination on the way in, the source on the way out); RelayClose ends
+// the session.
+struct RelayOpen {
+  std::uint32_t request_id = 0;
+  NodeId peer;
+  bool operator==(const RelayOpen&) const = default;
+};
+struct RelayData {  // request_id 0
+  NodeId peer;
+  Bytes payload;  // 1..kMaxRelayPayload bytes
+  bool operator==(const RelayData&) const = default;
+};
+struct RelayClose {  // request_id 0
+  NodeId peer;
+  std::string reason;  // 0..kMaxReasonLength bytes
+  bool operator==(const RelayClose&) const = default;
+};
+
 using Message = std::variant<Hello, Auth, Goodbye, Error, Ping, Pong, FindNode, Nodes, Store, StoreAck,
-                             FindValue, Value, PeersRequest, Routed, Signal, Ack, DialRequest>;
+                             FindValue, Value, PeersRequest, Routed, Signal, Ack, DialRequest, RelayOpen,
+                             RelayData, RelayClose>;
 
 MessageType type_of(const Message& message);
 // Bytes the origin of a Routed message signs: "yz-routed-v1" || source ||

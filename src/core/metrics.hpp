@@ -73,6 +73,13 @@ struct Metrics {
   std::uint64_t dial_requests_sent = 0;      // browsers asked to dial this node
   std::uint64_t dial_requests_honoured = 0;  // dials opened because a peer asked
   std::uint64_t dial_requests_declined = 0;
+  // Relay: sessions this node serves as a relay, and relayed links it holds.
+  std::uint64_t relay_sessions_opened = 0;
+  std::uint64_t relay_sessions_refused = 0;
+  std::uint64_t relay_frames_forwarded = 0;
+  std::uint64_t relayed_links_opened = 0;    // this node's links through a relay
+  std::uint64_t relayed_links_upgraded = 0;  // replaced by a direct link
+  std::uint64_t relayed_frames_rejected = 0; // failed to decrypt: tampered or out of order
   LatencyHistogram lookup_latency;
   RoutedCounters routed;
 };

@@ -61,6 +61,7 @@ std::string_view error_code_name(ErrorCode code) {
     case ErrorCode::rate_limited: return "rate_limited";
     case ErrorCode::stale_value: return "stale_value";
     case ErrorCode::internal: return "internal";
+    case ErrorCode::not_linked: return "not_linked";
   }
   return "unknown_error_code";
 }

@@ -27,6 +27,7 @@ inline constexpr std::uint8_t kMaxHops = 128;     // Routed.hop_limit above this
 inline constexpr std::uint8_t kDefaultHops = 32;  // hop_limit a new Routed message starts with
 inline constexpr std::size_t kMaxSignalLength = 16 * 1024;  // bytes of Signal.data (an SDP fits)
 inline constexpr std::size_t kMaxSignalsPerSecond = 200;    // Signals a node accepts per second
+inline constexpr std::size_t kMaxRelayPayload = kMaxFrameSize - 64;  // RelayData.payload: one sealed inner frame
 
 enum class Role : std::uint8_t {
   genesis = 1,    // creates a network
@@ -71,6 +72,7 @@ enum class ErrorCode : std::uint16_t {
   rate_limited = 6,       // too many requests from this peer
   stale_value = 7,        // store refused: a newer version is held
   internal = 8,           // unexpected failure inside the node
+  not_linked = 9,         // relay_open: the relay has no link to that peer
 };
 std::string_view error_code_name(ErrorCode code);
 

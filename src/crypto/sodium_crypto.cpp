@@ -32,6 +32,40 @@ bool SodiumCrypto::verify(const PublicKey& key, BytesView message, const Signatu
   return crypto_sign_verify_detached(signature.data(), message.data(), message.size(), key.data()) == 0;
 }
 
+Bytes SodiumCrypto::seal(const SymmetricKey& key, const AeadNonce& nonce, BytesView plaintext) const {
+  Bytes out(plaintext.size() + kAeadTagSize);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data(), &written, plaintext.data(), plaintext.size(), nullptr, 0,
+                                             nullptr, nonce.data(), key.data());
+  out.resize(written);
+  return out;
+}
+
+std::optional<Bytes> SodiumCrypto::open(const SymmetricKey& key, const AeadNonce& nonce, BytesView ciphertext) const {
+  if (ciphertext.size() < kAeadTagSize) return std::nullopt;
+  Bytes out(ciphertext.size() - kAeadTagSize);
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &written, nullptr, ciphertext.data(), ciphertext.size(),
+                                                 nullptr, 0, nonce.data(), key.data()) != 0) {
+    return std::nullopt;
+  }
+  out.resize(written);
+  return out;
+}
+
+std::optional<Hash256> SodiumSigner::agree(const PublicKey& peer) const {
+  std::array<std::uint8_t, 32> my_curve{}, peer_curve{};
+  Hash256 shared{};
+  if (crypto_sign_ed25519_sk_to_curve25519(my_curve.data(), secret_key_.data()) != 0 ||
+      crypto_sign_ed25519_pk_to_curve25519(peer_curve.data(), peer.data()) != 0 ||
+      crypto_scalarmult(shared.data(), my_curve.data(), peer_curve.data()) != 0) {
+    sodium_memzero(my_curve.data(), my_curve.size());
+    return std::nullopt;
+  }
+  sodium_memzero(my_curve.data(), my_curve.size());
+  return shared;
+}
+
 SodiumSigner::SodiumSigner(const Seed& seed) : seed_(seed) {
   init_sodium();
   crypto_sign_seed_keypair(public_key_.data(), secret_key_.data(), seed_.data());

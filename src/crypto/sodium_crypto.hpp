@@ -14,6 +14,8 @@ class SodiumCrypto final : public Crypto {
   SodiumCrypto();  // initialises libsodium (safe to call repeatedly)
   Hash256 sha256(BytesView data) const override;
   bool verify(const PublicKey& key, BytesView message, const Signature& signature) const override;
+  Bytes seal(const SymmetricKey& key, const AeadNonce& nonce, BytesView plaintext) const override;
+  std::optional<Bytes> open(const SymmetricKey& key, const AeadNonce& nonce, BytesView ciphertext) const override;
 };
 
 class SodiumSigner final : public Signer {
@@ -27,6 +29,7 @@ class SodiumSigner final : public Signer {
 
   const PublicKey& public_key() const override { return public_key_; }
   Signature sign(BytesView message) const override;
+  std::optional<Hash256> agree(const PublicKey& peer) const override;
   const Seed& seed() const { return seed_; }
 
  private:

@@ -237,6 +237,17 @@ std::string prometheus_text(const Metrics& m, const Status& status, bool metrics
   w.sample("yz_dial_requests_total", "event=\"honoured\"", m.dial_requests_honoured);
   w.sample("yz_dial_requests_total", "event=\"declined\"", m.dial_requests_declined);
 
+  w.family("yz_relay_sessions_total", "counter", "Relay sessions this node accepted or refused as a relay.");
+  w.sample("yz_relay_sessions_total", "event=\"opened\"", m.relay_sessions_opened);
+  w.sample("yz_relay_sessions_total", "event=\"refused\"", m.relay_sessions_refused);
+  w.family("yz_relay_frames_total", "counter",
+           "Relayed frames forwarded as a relay, and frames of this node's relayed links that failed to decrypt.");
+  w.sample("yz_relay_frames_total", "event=\"forwarded\"", m.relay_frames_forwarded);
+  w.sample("yz_relay_frames_total", "event=\"rejected\"", m.relayed_frames_rejected);
+  w.family("yz_relayed_links_total", "counter", "This node's links through a relay: opened, and replaced by a direct link.");
+  w.sample("yz_relayed_links_total", "event=\"opened\"", m.relayed_links_opened);
+  w.sample("yz_relayed_links_total", "event=\"upgraded\"", m.relayed_links_upgraded);
+
   const auto& r = m.routed;
   w.family("yz_routed_requests_total", "counter",
            "Requests by the path the policy chose: link (already open), dial (new link), route (overlay).");

@@ -85,6 +85,9 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
     if (s.query_link_idle_ms < 100)
       return fail("--query-link-idle-ms must be at least 100 (got " + std::to_string(s.query_link_idle_ms) + ")");
     config.max_query_links = s.max_query_links;
+    if (s.relay_sessions > 100'000)
+      return fail("--relay-sessions " + std::to_string(s.relay_sessions) + " is above the limit of 100000");
+    config.relay_sessions = s.relay_sessions;
     config.query_link_idle = s.query_link_idle_ms;
     if (s.maintenance_interval_ms < 100)
       return fail("--maintenance-interval-ms must be at least 100 (got " + std::to_string(s.maintenance_interval_ms) + ")");

@@ -26,6 +26,7 @@ struct NodeSettings {
   // links instead of paying a new TCP + WebSocket + signed handshake per contact.
   std::size_t max_query_links = 128;
   Millis query_link_idle_ms = 60'000;
+  std::size_t relay_sessions = EngineConfig{}.relay_sessions;
   Millis maintenance_interval_ms = EngineConfig{}.maintenance_interval;
   Millis self_lookup_interval_ms = EngineConfig{}.self_lookup_interval;
   Millis request_timeout_ms = EngineConfig{}.request_timeout;

@@ -57,6 +57,26 @@ class Host {
     out.set(this.crypto.sign(key, message));
   };
   random = (out: Uint8Array): void => this.crypto.randomBytes(out);
+  seal = (key: Uint8Array, nonce: Uint8Array, message: Uint8Array, out: Uint8Array): boolean => {
+    const sealed = this.crypto.seal(key, nonce, message);
+    if (sealed.length !== out.length) return false;
+    out.set(sealed);
+    return true;
+  };
+  open = (key: Uint8Array, nonce: Uint8Array, message: Uint8Array, out: Uint8Array): boolean => {
+    const opened = this.crypto.open(key, nonce, message);
+    if (!opened || opened.length !== out.length) return false;
+    out.set(opened);
+    return true;
+  };
+  agree = (slot: number, peer: Uint8Array, out: Uint8Array): boolean => {
+    const key = this.keys.get(slot);
+    if (!key) throw new Error(`yz: no signing key in slot ${slot}`);
+    const shared = this.crypto.agree(key, peer);
+    if (!shared) return false;
+    out.set(shared);
+    return true;
+  };
 }
 
 export class Core {

@@ -16,6 +16,11 @@ export interface CryptoProvider {
   sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array;
   keyPairFromSeed(seed: Uint8Array): KeyPair;
   randomBytes(out: Uint8Array): void;
+  // XChaCha20-Poly1305 (IETF), no additional data; open returns null when the tag fails.
+  seal(key: Uint8Array, nonce: Uint8Array, message: Uint8Array): Uint8Array;
+  open(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array): Uint8Array | null;
+  // X25519 between our Ed25519 secret key and a peer's Ed25519 public key; null for an invalid key.
+  agree(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array | null;
 }
 
 type Sodium = {
@@ -23,6 +28,13 @@ type Sodium = {
   crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
   crypto_sign_detached(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
   crypto_sign_seed_keypair(seed: Uint8Array): { publicKey: Uint8Array; privateKey: Uint8Array };
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+    message: Uint8Array, ad: null, secretNonce: null, nonce: Uint8Array, key: Uint8Array): Uint8Array;
+  crypto_aead_xchacha20poly1305_ietf_decrypt(
+    secretNonce: null, ciphertext: Uint8Array, ad: null, nonce: Uint8Array, key: Uint8Array): Uint8Array;
+  crypto_sign_ed25519_sk_to_curve25519(secretKey: Uint8Array): Uint8Array;
+  crypto_sign_ed25519_pk_to_curve25519(publicKey: Uint8Array): Uint8Array;
+  crypto_scalarmult(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
 };
 
 function randomBytes(out: Uint8Array): void {
@@ -56,6 +68,23 @@ export function loadSodiumCrypto(): Promise<CryptoProvider> {
         return { publicKey: pair.publicKey, secretKey: pair.privateKey };
       },
       randomBytes,
+      seal: (key, nonce, message) => sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, null, null, nonce, key),
+      open: (key, nonce, ciphertext) => {
+        try {
+          return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ciphertext, null, nonce, key);
+        } catch {
+          return null; // the tag does not verify
+        }
+      },
+      agree: (secretKey, peerPublicKey) => {
+        try {
+          const mine = sodium.crypto_sign_ed25519_sk_to_curve25519(secretKey);
+          const theirs = sodium.crypto_sign_ed25519_pk_to_curve25519(peerPublicKey);
+          return sodium.crypto_scalarmult(mine, theirs);
+        } catch {
+          return null; // not a valid Ed25519 point
+        }
+      },
     };
     return provider;
   })();

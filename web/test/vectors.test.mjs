@@ -49,6 +49,10 @@ const expected = {
   signal: { type: 'signal', request_id: 9, data: 'v=0' },
   ack: { type: 'ack', request_id: 9 },
   dial_request: { type: 'dial_request', request_id: 10, addresses: ['ws://127.0.0.1:7001/'] },
+  relay_open: { type: 'relay_open', request_id: 11, peer: A },
+  relay_data: { type: 'relay_data', request_id: 0, peer: B, payload: '010203' },
+  relay_close: { type: 'relay_close', request_id: 0, peer: A, reason: 'relay full' },
+  relay_close_no_reason: { type: 'relay_close', request_id: 0, peer: A, reason: '' },
 };
 
 let core;

@@ -112,6 +112,9 @@ std::vector<Message> sample_messages() {
       Signal{14, "{\"candidate\":\"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\"}"},
       Ack{15},
       DialRequest{16, {"ws://127.0.0.1:7001/", "wss://node.example.org/"}},
+      RelayOpen{17, id_filled(0x33)},
+      RelayData{id_filled(0x34), Bytes(1000, 0xab)},
+      RelayClose{id_filled(0x35), "the relay lost its link"},
   };
 }
 
@@ -149,7 +152,7 @@ TEST(CodecMessageTypes, IndexIsDenseAndInverse) {
   }
   EXPECT_EQ(names.size(), kMessageTypeCount);
   EXPECT_EQ(message_type_at(0), MessageType::hello);
-  EXPECT_EQ(message_type_at(kMessageTypeCount - 1), MessageType::dial_request);
+  EXPECT_EQ(message_type_at(kMessageTypeCount - 1), MessageType::relay_close);
   EXPECT_THROW(message_type_at(kMessageTypeCount), std::out_of_range);
 }
 
@@ -161,7 +164,7 @@ TEST(CodecMessageTypes, UnknownRawTypesMapToTheExtraSlot) {
   EXPECT_EQ(known, static_cast<int>(kMessageTypeCount));
   EXPECT_EQ(message_type_index(0x00), kMessageTypeCount);
   EXPECT_EQ(message_type_index(0x05), kMessageTypeCount);
-  EXPECT_EQ(message_type_index(0x1d), kMessageTypeCount);
+  EXPECT_EQ(message_type_index(0x20), kMessageTypeCount);
   EXPECT_EQ(message_type_index(0xff), kMessageTypeCount);
   EXPECT_EQ(message_type_name(MessageType::find_value), "find_value");
 }

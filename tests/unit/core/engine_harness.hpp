@@ -26,7 +26,10 @@ class Harness {
     std::vector<std::string> logs;
     std::vector<SignalReceived> signals;  // signaling the engine handed to this shell
     int webrtc_dials = 0;                 // webrtc: dials this shell was asked to open
+    bool capture = false;                 // keep every frame this node sends in frames_out
+    std::vector<Bytes> frames_out;
   };
+  bool webrtc_works = true;  // false: ICE never succeeds, every WebRTC dial fails
 
   explicit Harness(Millis latency = 5) : latency_(latency) {}
 
@@ -108,6 +111,7 @@ class Harness {
     auto& node = *nodes_[i];
     for (auto& action : node.engine->take_actions()) {
       if (auto* send = std::get_if<SendFrame>(&action)) {
+        if (node.capture) node.frames_out.push_back(send->frame);
         auto it = ends_.find({i, send->link});
         if (it == ends_.end()) continue;
         auto end = it->second;
@@ -177,6 +181,7 @@ class Harness {
     } else if (signal.data.rfind("answer ", 0) == 0) {
       LinkId link = std::stoull(signal.data.substr(7));
       std::size_t dialer = i, acceptor = *from;
+      if (!webrtc_works) return fail_dial(dialer, link, "WebRTC: no ICE candidate pair succeeded");
       schedule(now_ + latency_, [this, dialer, acceptor, link] {
         if (!nodes_[acceptor]->up || !nodes_[dialer]->up) return;
         LinkId remote =

@@ -122,6 +122,10 @@ std::map<std::string, Message> expected_frames() {
   m["signal"] = Signal{9, "v=0"};
   m["ack"] = Ack{9};
   m["dial_request"] = DialRequest{10, {"ws://127.0.0.1:7001/"}};
+  m["relay_open"] = RelayOpen{11, id_a()};
+  m["relay_data"] = RelayData{id_b(), Bytes{1, 2, 3}};
+  m["relay_close"] = RelayClose{id_a(), "relay full"};
+  m["relay_close_no_reason"] = RelayClose{id_a(), ""};
   return m;
 }
 

@@ -42,6 +42,20 @@ EM_JS(int, yz_js_verify, (const std::uint8_t* key, const std::uint8_t* msg, std:
 EM_JS(void, yz_js_sign, (int slot, const std::uint8_t* msg, std::size_t len, std::uint8_t* out), {
   Module.yzHost.sign(slot, HEAPU8.subarray(msg, msg + len), HEAPU8.subarray(out, out + 64));
 });
+// XChaCha20-Poly1305 and X25519 agreement (relayed links' end-to-end encryption).
+EM_JS(int, yz_js_seal, (const std::uint8_t* key, const std::uint8_t* nonce, const std::uint8_t* msg, std::size_t len,
+                        std::uint8_t* out), {
+  return Module.yzHost.seal(HEAPU8.subarray(key, key + 32), HEAPU8.subarray(nonce, nonce + 24),
+                            HEAPU8.subarray(msg, msg + len), HEAPU8.subarray(out, out + len + 16)) ? 1 : 0;
+});
+EM_JS(int, yz_js_open, (const std::uint8_t* key, const std::uint8_t* nonce, const std::uint8_t* msg, std::size_t len,
+                        std::uint8_t* out), {
+  return Module.yzHost.open(HEAPU8.subarray(key, key + 32), HEAPU8.subarray(nonce, nonce + 24),
+                            HEAPU8.subarray(msg, msg + len), HEAPU8.subarray(out, out + len - 16)) ? 1 : 0;
+});
+EM_JS(int, yz_js_agree, (int slot, const std::uint8_t* peer, std::uint8_t* out), {
+  return Module.yzHost.agree(slot, HEAPU8.subarray(peer, peer + 32), HEAPU8.subarray(out, out + 32)) ? 1 : 0;
+});
 EM_JS(void, yz_js_random, (std::uint8_t* out, std::size_t len), {
   Module.yzHost.random(HEAPU8.subarray(out, out + len));
 });
@@ -57,6 +71,17 @@ class JsCrypto final : public Crypto {
   bool verify(const PublicKey& key, BytesView message, const Signature& signature) const override {
     return yz_js_verify(key.data(), message.data(), message.size(), signature.data()) != 0;
   }
+  Bytes seal(const SymmetricKey& key, const AeadNonce& nonce, BytesView plaintext) const override {
+    Bytes out(plaintext.size() + kAeadTagSize);
+    if (!yz_js_seal(key.data(), nonce.data(), plaintext.data(), plaintext.size(), out.data())) out.clear();
+    return out;
+  }
+  std::optional<Bytes> open(const SymmetricKey& key, const AeadNonce& nonce, BytesView ciphertext) const override {
+    if (ciphertext.size() < kAeadTagSize) return std::nullopt;
+    Bytes out(ciphertext.size() - kAeadTagSize);
+    if (!yz_js_open(key.data(), nonce.data(), ciphertext.data(), ciphertext.size(), out.data())) return std::nullopt;
+    return out;
+  }
 };
 
 class JsSigner final : public Signer {
@@ -66,6 +91,11 @@ class JsSigner final : public Signer {
   Signature sign(BytesView message) const override {
     Signature out{};
     yz_js_sign(slot_, message.data(), message.size(), out.data());
+    return out;
+  }
+  std::optional<Hash256> agree(const PublicKey& peer) const override {
+    Hash256 out{};
+    if (!yz_js_agree(slot_, peer.data(), out.data())) return std::nullopt;
     return out;
   }
 
@@ -300,6 +330,11 @@ std::string parse_config(std::string_view text, NodeSetup& setup) {
       c.metrics_enabled = v != "0" && v != "false";
     } else if (k == "webrtc") {
       c.webrtc = v != "0" && v != "false";
+    } else if (k == "use_relays") {
+      c.use_relays = v != "0" && v != "false";
+    } else if (k == "direct_retry_interval") {
+      if (!need_int(1000, kDay)) return "direct_retry_interval must be 1000..86400000 ms";
+      c.direct_retry_interval = n;
     } else {
       return "unknown config key '" + std::string(k) + "'";
     }
@@ -390,6 +425,7 @@ void status_json(Json& j, const Node& n, Millis now, bool detail) {
       j.key("peer").str(l.ready ? l.peer.hex() : std::string());
       j.key("role").str(l.ready ? role_name(l.role) : std::string_view{});
       j.key("outbound").boolean(l.outbound).key("ready").boolean(l.ready).key("kept").boolean(l.kept);
+      j.key("relayed").boolean(l.relayed).key("relay").str(l.relayed ? l.relay_node.hex() : std::string());
       j.key("address").str(l.address).key("build_id").str(l.build_id).key("version").num(l.version);
       j.key("age_ms").num(age(now, l.opened_at)).key("idle_ms").num(age(now, last));
       j.key("in");
@@ -451,6 +487,12 @@ void message_json(Json& j, const Message& m) {
           j.key("data").str(msg.data);
         } else if constexpr (std::is_same_v<T, DialRequest>) {
           j.key("addresses").strings(msg.addresses);
+        } else if constexpr (std::is_same_v<T, RelayOpen>) {
+          j.key("peer").str(msg.peer.hex());
+        } else if constexpr (std::is_same_v<T, RelayData>) {
+          j.key("peer").str(msg.peer.hex()).key("payload").str(to_hex(msg.payload));
+        } else if constexpr (std::is_same_v<T, RelayClose>) {
+          j.key("peer").str(msg.peer.hex()).key("reason").str(msg.reason);
         }
       },
       m);
