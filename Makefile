@@ -43,8 +43,10 @@ test-sim: build
 test-cluster: build
 	cd $(BUILD) && ctest --output-on-failure -L cluster
 
+# A local network plus the browser demo page (web/scripts/demo.sh): open the
+# printed URL in two tabs and watch them link over WebRTC.
 demo: build
-	$(BUILD)/yz cluster up --demo
+	YZ_BIN_DIR=$(CURDIR)/$(BUILD) web/scripts/demo.sh
 
 bench: build
 	$(BUILD)/bench_lookup

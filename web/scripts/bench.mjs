@@ -4,13 +4,16 @@
 //   join      browser join-to-healthy on loopback, fresh identity per run (target < 1 s)
 //   heap      JS heap of the browser node after GC, via CDP (target < 30 MB)
 //   client    Node.js headless client join-to-healthy and put/get latency
+//   webrtc    two pages: DataChannel open time (target < 1 s), and the ping
+//             that opens it; needs a namespace with only lo, so run it as
+//             root through scripts/netns-run.sh, else that row says skipped
 // Needs web/dist built and the native binaries (see web/README.md).
-// Usage: node web/scripts/bench.mjs [--runs N]
+// Usage: [web/scripts/netns-run.sh] node web/scripts/bench.mjs [--runs N]
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { startServer } from './serve.mjs';
-import { launchChromium } from '../test/chromium.mjs';
+import { launchChromium, webrtcContext, webrtcUnavailable } from '../test/chromium.mjs';
 import { startCluster, webDir } from '../test/helpers.mjs';
 import { createNodeClient } from '../dist/node.js';
 
@@ -30,7 +33,7 @@ const row = (what, value, target, ok) => rows.push({ what, value, target, verdic
 const dist = path.join(webDir, 'dist');
 const wasm = gz(path.join(dist, 'yz_core.wasm'));
 const emGlue = gz(path.join(dist, 'yz_core.js'));
-const browserModules = ['index.js', 'core.js', 'crypto.js', 'identity.js', 'transport.js', 'yz-node.js'];
+const browserModules = ['index.js', 'core.js', 'crypto.js', 'identity.js', 'transport.js', 'webrtc.js', 'yz-node.js'];
 const tsGlue = browserModules.reduce((sum, f) => sum + gz(path.join(dist, f)), 0);
 const sodium = gz(path.join(webDir, 'node_modules/libsodium/dist/modules-esm/libsodium.mjs')) +
   gz(path.join(webDir, 'node_modules/libsodium-wrappers/dist/modules-esm/libsodium-wrappers.mjs'));
@@ -88,6 +91,65 @@ try {
   const tt = stats(totals);
   row('browser start() to healthy incl. wasm+libsodium load (median)', `${tt.median.toFixed(0)} ms (${tt.min.toFixed(0)}-${tt.max.toFixed(0)})`, '< 1000 ms', tt.median < 1000);
   row('wasm linear memory (outside the JS heap)', `${(wasmMemory / 1048576).toFixed(2)} MB`);
+
+  // ---- WebRTC between two pages ----
+  let why;
+  try {
+    why = webrtcUnavailable();
+  } catch (err) {
+    why = err.message;
+  }
+  if (why) {
+    row('browser<->browser WebRTC DataChannel open', 'skipped', '< 1000 ms');
+    console.warn(`bench: WebRTC rows skipped: ${why}`);
+  } else {
+    const opens = [];
+    const connects = [];
+    for (let i = 0; i < runs; i++) {
+      const pair = [];
+      for (let j = 0; j < 2; j++) {
+        const context = await webrtcContext(browser, server.url);
+        const page = await context.newPage();
+        await page.goto(`${server.url}/page/?autolink=0`);
+        await page.waitForFunction(() => window.yzPage?.ready === true);
+        const id = await page.evaluate(async (s) => {
+          await window.yzPage.start({ seeds: [s], identity: 'ephemeral', logLevel: 'warn' });
+          await window.yzPage.node().waitHealthy(10_000);
+          return window.yzPage.node().id;
+        }, seed);
+        pair.push({ context, page, id });
+      }
+      const r = await pair[0].page.evaluate(async (peer) => {
+        const node = window.yzPage.node();
+        await node.findNode(peer);
+        const t0 = performance.now();
+        const pong = await node.ping(peer);
+        const total = performance.now() - t0;
+        const link = node.peers().links.find((l) => l.peer === peer && l.ready);
+        return { ok: pong.ok, error: pong.error, total, open: link?.channel?.open_ms ?? -1, transport: link?.transport };
+      }, pair[1].id);
+      if (r.ok && r.transport === 'webrtc') {
+        opens.push(r.open);
+        connects.push(r.total);
+      } else {
+        console.warn(`bench: WebRTC run ${i} failed: ${r.error || r.transport}`);
+      }
+      for (const p of pair) {
+        await p.page.evaluate(() => window.yzPage.stop());
+        await p.context.close();
+      }
+    }
+    if (opens.length > 0) {
+      const o = stats(opens);
+      const c = stats(connects);
+      row(`browser<->browser WebRTC DataChannel open, offer to open (median, min-max, ${opens.length} pairs)`,
+        `${o.median} ms (${o.min}-${o.max})`, '< 1000 ms', o.median < 1000);
+      row('  ping that opens the link: signaling + DataChannel + handshake + pong (median)',
+        `${c.median.toFixed(0)} ms (${c.min.toFixed(0)}-${c.max.toFixed(0)})`);
+    } else {
+      row('browser<->browser WebRTC DataChannel open', 'FAILED', '< 1000 ms', false);
+    }
+  }
 
   const clientJoins = [];
   const putMs = [];

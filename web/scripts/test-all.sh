@@ -7,8 +7,11 @@
 #      when it has them, else a Release build in build-web/
 #   3. npm ci from the committed package-lock.json (skipped when up to date)
 #   4. the wasm core and the TypeScript (npm run build)
-#   5. node --test over the golden vectors, the loopback transport, the Node.js
-#      client against a real cluster, and the browser in headless Chromium
+#   5. node --test over the golden vectors, the loopback transport, WebRTC
+#      between Node.js peers, the Node.js client against a real cluster, and
+#      the browser in headless Chromium (WebSocket, and WebRTC between pages);
+#      as root, all inside a network namespace with only `lo`, which Chromium's
+#      loopback WebRTC needs (scripts/netns-run.sh removes it afterwards)
 # Usage: web/scripts/test-all.sh [--no-browser]
 set -euo pipefail
 web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,6 +63,6 @@ bash scripts/build-wasm.sh
 npx --no-install tsc -p tsconfig.json
 
 # 5. Tests (one node --test run, one summary).
-tests=(test/vectors.test.mjs test/loopback.test.mjs test/node-client.test.mjs)
-[[ "${1:-}" == "--no-browser" ]] || tests+=(test/browser.test.mjs)
-node --test --test-concurrency=1 "${tests[@]}"
+tests=(test/vectors.test.mjs test/loopback.test.mjs test/webrtc.test.mjs test/node-client.test.mjs)
+[[ "${1:-}" == "--no-browser" ]] || tests+=(test/browser.test.mjs test/webrtc-browser.test.mjs)
+bash scripts/netns-run.sh --if-root node --test --test-concurrency=1 "${tests[@]}"

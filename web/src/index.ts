@@ -11,5 +11,10 @@ export type { BrowserIdentityScope, BrowserIdentityOptions } from './identity.js
 export { loadSodiumCrypto, toHex, fromHex } from './crypto.js';
 export type { CryptoProvider, KeyPair } from './crypto.js';
 export { WebSocketTransport, globalWebSocketFactory, closeCodeName, truncateUtf8 } from './transport.js';
-export type { Transport, TransportLink, LinkEvents, WebSocketLike, WebSocketFactory, WebSocketTransportOptions } from './transport.js';
+export type {
+  Transport, TransportLink, TransportLinkInfo, TransportHost, SignalResult, LinkEvents, WebSocketLike, WebSocketFactory,
+  WebSocketTransportOptions,
+} from './transport.js';
+export { WebRtcTransport, webrtcAddress } from './webrtc.js';
+export type { WebRtcOptions, PeerConnectionFactory } from './webrtc.js';
 export { loadCore, Core } from './core.js';

@@ -1,12 +1,14 @@
 // Node.js entry ('yz-web/node'): the `ws` WebSocket client as transport,
-// identities kept in a file (the same hex seed format as `yz-node --identity`),
-// and createNodeClient() for headless clients.
+// WebRTC through the optional node-datachannel package, identities kept in a
+// file (the same hex seed format as `yz-node --identity`), and
+// createNodeClient() for headless clients.
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import WebSocket from 'ws';
 import { Identity } from './identity.js';
 import { fromHex, toHex, loadSodiumCrypto, type CryptoProvider } from './crypto.js';
 import { WebSocketTransport, type WebSocketLike } from './transport.js';
+import { WebRtcTransport, type PeerConnectionFactory, type WebRtcOptions } from './webrtc.js';
 import { YzNode, type YzNodeOptions } from './yz-node.js';
 
 export * from './index.js';
@@ -64,6 +66,27 @@ export async function loadFileIdentity(path: string, crypto?: CryptoProvider): P
   return identity;
 }
 
+// WebRTC for Node.js: node-datachannel's RTCPeerConnection (an optional
+// dependency: npm install node-datachannel@^0.33). Loaded on first use.
+export async function nodePeerConnectionFactory(): Promise<PeerConnectionFactory> {
+  const specifier = 'node-datachannel/polyfill';
+  let mod: { RTCPeerConnection?: new (config: RTCConfiguration) => RTCPeerConnection };
+  try {
+    mod = (await import(specifier)) as typeof mod;
+  } catch (err) {
+    throw new Error('WebRTC in Node.js needs the node-datachannel package (npm install node-datachannel@^0.33): ' +
+      (err as Error).message);
+  }
+  const Ctor = mod.RTCPeerConnection;
+  if (!Ctor) throw new Error('node-datachannel/polyfill has no RTCPeerConnection: install node-datachannel@^0.33');
+  return (config) => new Ctor(config);
+}
+
+export async function nodeWebRtcTransport(options: WebRtcOptions = {}): Promise<WebRtcTransport> {
+  const createPeerConnection = options.createPeerConnection ?? (await nodePeerConnectionFactory());
+  return new WebRtcTransport({ ...options, createPeerConnection });
+}
+
 export interface NodeClientOptions extends Omit<YzNodeOptions, 'transports' | 'identity'> {
   identity?: Identity | Uint8Array | 'ephemeral';
   identityFile?: string; // keep the identity in this file (created if missing)
@@ -73,12 +96,14 @@ export interface NodeClientOptions extends Omit<YzNodeOptions, 'transports' | 'i
 export async function createNodeClient(options: NodeClientOptions): Promise<YzNode> {
   const crypto = options.crypto ?? (await loadSodiumCrypto());
   const identity = options.identityFile ? await loadFileIdentity(options.identityFile, crypto) : options.identity;
+  const transports = [nodeWebSocketTransport({ handshakeTimeoutMs: options.engine?.handshakeTimeoutMs })];
+  const webrtc = options.webrtc ?? false;
   const node = new YzNode({
     ...options,
     crypto,
     role: options.role ?? 'client',
     identity: identity === 'ephemeral' ? undefined : identity,
-    transports: [nodeWebSocketTransport({ handshakeTimeoutMs: options.engine?.handshakeTimeoutMs })],
+    transports: webrtc === false ? transports : [...transports, await nodeWebRtcTransport(webrtc === true ? {} : webrtc)],
   });
   await node.start();
   return node;

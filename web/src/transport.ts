@@ -1,9 +1,9 @@
 // Transports carry frames for the engine: one protocol message per transport
 // message, in order, without loss (docs/protocol.md section 1). The node picks
 // a transport per address (canDial); WebSocket is the one for ws:// and wss://
-// servers. A WebRTC DataChannel transport plugs in beside it: it dials peers
-// by node id through signaling and hands accepted channels to
-// YzNode.acceptLink(), which returns the LinkEvents to feed.
+// servers; WebRtcTransport (webrtc.ts) is the one for webrtc:<id> peers: it
+// signals through the node (TransportHost) and hands channels the peer opened
+// to YzNode.acceptLink(), which returns the LinkEvents to feed.
 
 // What a transport reports for one link. Call at most one of closed/violation
 // last; nothing after it.
@@ -28,12 +28,45 @@ export interface TransportLink {
   // Settles when the underlying connection is fully gone (optional; lets
   // stop() wait for goodbyes to leave before a process exits).
   readonly finished?: Promise<void>;
+  // What carries the link, for peers() and diagnostics.
+  info?(): TransportLinkInfo;
+}
+
+// `transport` names the kind ('websocket', 'webrtc'); `state` is the
+// WebSocket or DataChannel readyState; transports may add fields.
+export interface TransportLinkInfo {
+  transport: string;
+  state: string;
+  [field: string]: unknown;
+}
+
+// Completion of YzNode.sendSignal: delivered over an open link to the peer
+// ('link') or as a routed message through the overlay ('routed').
+export interface SignalResult {
+  ok: boolean;
+  error: string;
+  path: string;
+}
+
+// What a node offers a transport that signals through it and accepts links
+// (WebRTC). Given by YzNode.start() through Transport.attach().
+export interface TransportHost {
+  readonly localId: string; // 64 hex
+  // Sends an authenticated signaling message (at most 16384 UTF-8 bytes) to a peer.
+  sendSignal(toHex: string, data: string): Promise<SignalResult>;
+  // Registers a link the peer opened; returns the events to feed.
+  acceptLink(remote: string, link: TransportLink, kind: string): LinkEvents;
+  log(level: 'debug' | 'info' | 'warn', text: string): void;
 }
 
 export interface Transport {
   readonly name: string;
   canDial(address: string): boolean;
   dial(address: string, events: LinkEvents): TransportLink;
+  // Optional, for transports that signal through the node (WebRTC):
+  attach?(host: TransportHost): void; // the node started
+  detach?(reason: string): void; // the node stopped: drop everything
+  signal?(from: string, data: string): void; // a signaling message from node `from`
 }
 
 // ---- WebSocket -------------------------------------------------------------
@@ -204,6 +237,7 @@ export class WebSocketTransport implements Transport {
         }
       },
       finished,
+      info: () => ({ transport: 'websocket', state: ['connecting', 'open', 'closing', 'closed'][socket.readyState] ?? 'closed' }),
     };
   }
 }

@@ -5,6 +5,11 @@
 //   transport open/frame/close ──► engine input ──► outbox ──► send/dial/close, logs, API results
 //   one setTimeout, re-armed to engine.next_deadline() after every input
 //
+// Transports: WebSocket for ws:// servers; WebRTC (webrtc.ts) for webrtc:<id>
+// peers when enabled (default in a page that has RTCPeerConnection). Signals
+// from the engine go to the transports; the WebRTC transport signals back
+// through sendSignal() and registers channels the peer opened with acceptLink().
+//
 // Inputs never nest: an input that arrives while the outbox is being carried
 // out (a transport calling back synchronously) is queued and run right after.
 import { loadCore, type Core, type OutboxEntry } from './core.js';
@@ -15,9 +20,13 @@ import {
   globalWebSocketFactory,
   WebSocketTransport,
   type LinkEvents,
+  type SignalResult,
   type Transport,
+  type TransportHost,
   type TransportLink,
+  type TransportLinkInfo,
 } from './transport.js';
+import { WebRtcTransport, type WebRtcOptions } from './webrtc.js';
 
 export type Role = 'browser' | 'client';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'silent';
@@ -40,6 +49,10 @@ export interface EngineOptions {
   storageMaxValues?: number;
   metrics?: boolean;
   buildId?: string;
+  // When a direct WebRTC dial to a browser fails: link through a relay server
+  // (default true), and retry the direct path this often (default 30 s, min 1 s).
+  useRelays?: boolean;
+  directRetryIntervalMs?: number;
 }
 
 export interface KeepAliveOptions {
@@ -58,6 +71,11 @@ export interface YzNodeOptions {
   identity?: Identity | BrowserIdentityScope | Uint8Array;
   crypto?: CryptoProvider; // default: libsodium.js
   transports?: Transport[]; // default: WebSocket (global WebSocket)
+  // WebRTC DataChannels to other WebRTC-capable peers (browsers). Default: on
+  // in a page that has RTCPeerConnection, off elsewhere. In Node.js pass
+  // options with createPeerConnection (createNodeClient({ webrtc }) does).
+  // Ignored when `transports` already holds a WebRTC transport.
+  webrtc?: boolean | WebRtcOptions;
   engine?: EngineOptions;
   keepAlive?: KeepAliveOptions;
   logLevel?: LogLevel; // printed to the console at this level and above (default "warn")
@@ -93,12 +111,18 @@ export interface Status {
 }
 export interface LinkInfo {
   link: number;
+  transport: string; // 'websocket' | 'webrtc' | 'relay' (through relay_node) | another transport's name
+  // The transport's own view: `state` is the WebSocket / DataChannel
+  // readyState; WebRTC adds session, offerer, polite, connection, ice, open_ms.
+  channel: TransportLinkInfo | null;
   peer: string;
   role: string;
   outbound: boolean;
   ready: boolean;
   kept: boolean;
   address: string;
+  relayed: boolean; // runs through a relay server, end-to-end encrypted (docs/protocol.md section 18)
+  relay: string; // that server's id (hex), or ''
   build_id: string;
   version: number;
   age_ms: number;
@@ -163,6 +187,7 @@ export interface PingResult {
 
 export interface LinkEvent {
   link: number;
+  transport: string; // 'websocket' | 'webrtc' | 'relay' | ...
   peer: string; // node id (hex)
   role: string;
   address: string;
@@ -206,6 +231,7 @@ function inBrowserPage(): boolean {
 
 interface LinkState {
   transport: TransportLink | null; // null until dial() returned
+  kind: string; // the transport's name
   address: string;
   closeReason?: string;
 }
@@ -244,7 +270,7 @@ export class YzNode {
     this.role = options.role ?? (inBrowserPage() ? 'browser' : 'client');
     this.logLevel = LEVELS[options.logLevel ?? 'warn'];
     if (options.transports) {
-      this.transports = options.transports;
+      this.transports = [...options.transports];
     } else {
       const factory = globalWebSocketFactory();
       if (!factory) {
@@ -252,6 +278,16 @@ export class YzNode {
       }
       this.transports = [new WebSocketTransport(factory)];
     }
+    const hasRtc = typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function';
+    const webrtc = options.webrtc ?? (inBrowserPage() && hasRtc);
+    if (webrtc !== false && !this.transports.some((t) => t.name === 'webrtc')) {
+      this.transports.push(new WebRtcTransport(webrtc === true ? {} : webrtc));
+    }
+  }
+
+  // Whether this node opens WebRTC DataChannels (advertises webrtc:<id>).
+  get webrtc(): boolean {
+    return this.transports.some((t) => typeof t.signal === 'function');
   }
 
   // ---- public API ---------------------------------------------------------
@@ -327,6 +363,8 @@ export class YzNode {
       this.idValue = core.nodeId(handle);
       this.state = 'running';
       this.followVisibility();
+      const host = this.transportHost();
+      for (const t of this.transports) t.attach?.(host);
       this.input(() => core.start(handle, now()));
     } catch (err) {
       this.state = 'new';
@@ -353,6 +391,7 @@ export class YzNode {
       if (state.transport?.finished) this.finishing.add(state.transport.finished);
       this.links.delete(link);
     }
+    for (const t of this.transports) t.detach?.('node stopped');
     core.destroy(handle);
     core.host.dropKey(this.slot);
     this.handle = 0;
@@ -399,6 +438,11 @@ export class YzNode {
   peers(): Peers {
     if (!this.running) return { links: [], routing_table: [] };
     const s = JSON.parse(this.core!.status(this.handle, now(), true)) as { link_list: LinkInfo[]; routing_table: RoutingEntry[] };
+    for (const l of s.link_list) {
+      const state = this.links.get(l.link);
+      l.transport = this.linkKind(l.link, l.relayed);
+      l.channel = state?.transport?.info?.() ?? null;
+    }
     return { links: s.link_list, routing_table: s.routing_table };
   }
 
@@ -442,6 +486,21 @@ export class YzNode {
     return this.operation<PingResult>('ping', (op, t) => this.core!.ping(this.handle, op, peerHex, t));
   }
 
+  // Sends a WebRTC signaling message (at most 16384 UTF-8 bytes) to a peer,
+  // authenticated by the engine: over an open link to it, else routed through
+  // the overlay. The WebRTC transport uses it; so can other transports.
+  sendSignal(toHex: string, data: string): Promise<SignalResult> {
+    return this.operation<SignalResult>('sendSignal', (op, t) => this.core!.signal(this.handle, op, toHex, data, t));
+  }
+
+  // WebRTC settings at run time (WebRtcTransport.configure): ICE servers,
+  // RTCConfiguration fields, dial timeout; new sessions use them.
+  configureWebRtc(patch: Pick<WebRtcOptions, 'iceServers' | 'rtcConfig' | 'dialTimeoutMs'>): void {
+    const t = this.transports.find((x): x is WebRtcTransport => x instanceof WebRtcTransport);
+    if (!t) throw new Error('configureWebRtc: this node has no WebRTC transport (start it with webrtc enabled)');
+    t.configure(patch);
+  }
+
   // Keep-alive knobs at run time; also driven by tab visibility in a page.
   setKeepAlive(intervalMs: number, timeoutMs?: number): void {
     this.mustRun('setKeepAlive');
@@ -459,10 +518,10 @@ export class YzNode {
 
   // For transports that accept links (WebRTC DataChannels opened by a peer):
   // registers the link with the engine and returns the events to feed it.
-  acceptLink(remote: string, transport: TransportLink): LinkEvents {
+  acceptLink(remote: string, transport: TransportLink, kind = /^([a-z]+):/.exec(remote)?.[1] ?? 'accepted'): LinkEvents {
     this.mustRun('acceptLink');
     const core = this.core!;
-    const state: LinkState = { transport, address: remote };
+    const state: LinkState = { transport, kind, address: remote };
     let id = 0;
     this.input(() => {
       id = core.linkAccepted(this.handle, remote, now());
@@ -472,6 +531,15 @@ export class YzNode {
   }
 
   // ---- internals -----------------------------------------------------------
+
+  private transportHost(): TransportHost {
+    return {
+      localId: this.idValue,
+      sendSignal: (to, data) => this.sendSignal(to, data),
+      acceptLink: (remote, link, kind) => this.acceptLink(remote, link, kind),
+      log: (level, text) => this.log(level, text),
+    };
+  }
 
   private stoppedStatus(): Status {
     return {
@@ -522,9 +590,12 @@ export class YzNode {
     add('storage_max_values', e.storageMaxValues);
     add('metrics', e.metrics);
     add('build_id', e.buildId);
+    add('use_relays', e.useRelays);
+    add('direct_retry_interval', e.directRetryIntervalMs);
     const ka = this.options.keepAlive ?? {};
     add('keepalive_interval', ka.visibleIntervalMs);
     add('keepalive_timeout', ka.timeoutMs);
+    if (this.webrtc) lines.push('webrtc=1');
     for (const s of this.options.seeds) {
       if (/[\n\r]/.test(s)) throw new Error('a seed address contains a line break');
     }
@@ -629,6 +700,9 @@ export class YzNode {
         case 'log':
           this.log(e.level, e.text);
           break;
+        case 'signal':
+          for (const t of this.transports) t.signal?.(e.from, e.data);
+          break;
         case 'done': {
           const settle = this.ops.get(e.op);
           this.ops.delete(e.op);
@@ -642,7 +716,7 @@ export class YzNode {
   private readonly lastClose = new Map<number, string>();
 
   private dial(link: number, address: string): void {
-    const state: LinkState = { transport: null, address };
+    const state: LinkState = { transport: null, kind: '', address };
     this.links.set(link, state);
     const transport = this.transports.find((t) => t.canDial(address));
     if (!transport) {
@@ -651,6 +725,7 @@ export class YzNode {
       this.queued.push(() => this.core!.linkClosed(this.handle, link, reason, now()));
       return;
     }
+    state.kind = transport.name;
     state.transport = transport.dial(address, this.linkEvents(() => link, state));
   }
 
@@ -685,6 +760,12 @@ export class YzNode {
     };
   }
 
+  // A link's transport name; a relayed link lives inside the engine (its
+  // frames travel in RelayData over the link to the relay server).
+  private linkKind(link: number, relayed: boolean): string {
+    return relayed ? 'relay' : this.links.get(link)?.kind ?? 'unknown';
+  }
+
   private arm(): void {
     if (this.handle === 0) return;
     const deadline = this.core!.nextDeadline(this.handle);
@@ -712,10 +793,10 @@ export class YzNode {
       return;
     }
     this.lastWatch = text;
-    const w = JSON.parse(text) as { healthy: boolean; reasons: string[]; ready: [number, string, string, boolean, string][] };
+    const w = JSON.parse(text) as { healthy: boolean; reasons: string[]; ready: [number, string, string, boolean, string, boolean][] };
     const seen = new Map<number, LinkEvent>();
-    for (const [link, peer, role, kept, address] of w.ready) {
-      const ev: LinkEvent = { link, peer, role, address, kept };
+    for (const [link, peer, role, kept, address, relayed] of w.ready) {
+      const ev: LinkEvent = { link, transport: this.linkKind(link, relayed), peer, role, address, kept };
       seen.set(link, ev);
       if (!this.ready.has(link)) this.emit('link-up', ev);
     }

@@ -38,7 +38,7 @@ async function openPage() {
   page.on('response', (res) => {
     if (res.status() >= 400) pageErrors.push(`HTTP ${res.status()} for ${res.url()}`);
   });
-  await page.goto(`${server.url}/page/`);
+  await page.goto(`${server.url}/page/?autolink=0`);
   await page.waitForFunction(() => window.yzPage?.ready === true);
   return page;
 }

@@ -161,6 +161,52 @@ test('an idle client keeps its links alive with keep-alive pings', async () => {
   }
 });
 
+test('two Node.js peers with WebRTC (node-datachannel) find each other through the DHT and link directly', async (t) => {
+  const options = {
+    seeds: [cluster.byName.genesis.ws_url],
+    role: 'browser', // a DHT member reached over WebRTC, like a page
+    webrtc: { rtcConfig: { bindAddress: '127.0.0.1' } },
+    // The connection policy aims at (min+max)/2 kept links and opens WebRTC
+    // links only as kept links: leave room beside the 8 servers.
+    engine: { minLinks: 3, maxLinks: 16 },
+    logLevel: 'silent',
+  };
+  const a = await createNodeClient(options);
+  const b = await createNodeClient(options);
+  const logs = [];
+  for (const [name, n] of [['a', a], ['b', b]]) n.on('log', (l) => logs.push(`${name} ${l.level}: ${l.text}`));
+  const webrtcLog = () => logs.filter((l) => /webrtc/i.test(l)).join('\n');
+  try {
+    assert.equal(a.webrtc, true);
+    await a.waitHealthy(10_000);
+    await b.waitHealthy(10_000);
+    const look = await a.findNode(b.id);
+    assert.equal(look.ok, true, look.error);
+    const found = look.closest.find((c) => c.id === b.id);
+    assert.ok(found, 'the lookup found the other peer');
+    assert.ok(found.addresses.includes(`webrtc:${b.id}`), found.addresses.join(', '));
+    // The ping travels routed; its answer puts b in a's routing table, and the
+    // connection policy then links them over WebRTC.
+    const pong = await a.ping(b.id);
+    assert.equal(pong.ok, true, pong.error);
+    const la = await eventually(() => a.peers().links.find((l) => l.peer === b.id && l.ready), { timeoutMs: 10_000 });
+    const lb = await eventually(() => b.peers().links.find((l) => l.peer === a.id && l.ready), { timeoutMs: 5000 });
+    for (const [side, link] of [['a', la], ['b', lb]]) {
+      assert.ok(link, `${side} holds a ready link to the other:\n${webrtcLog()}`);
+      assert.equal(link.transport, 'webrtc');
+      assert.equal(link.channel.state, 'open');
+    }
+    assert.equal(la.channel.session, lb.channel.session);
+    t.diagnostic(`node-datachannel DataChannel open after ${la.channel.open_ms} ms, ping ${pong.rtt_ms} ms`);
+    const again = await b.ping(a.id);
+    assert.equal(again.ok, true, again.error);
+    assert.ok(b.peers().links.find((l) => l.link === lb.link).out.messages > lb.out.messages);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
 // Last: it kills a node of the shared cluster.
 test('a server that dies is reported as link-down with the reason in plain words', async (t) => {
   const victim = cluster.byName.node5;

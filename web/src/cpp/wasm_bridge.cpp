@@ -757,7 +757,7 @@ EMSCRIPTEN_KEEPALIVE std::size_t yz_watch(int h, double now) {
     if (!l.ready) continue;
     j.item().open_array();
     j.item().num(static_cast<double>(l.link)).item().str(l.peer.hex()).item().str(role_name(l.role));
-    j.item().boolean(l.kept).item().str(l.address);
+    j.item().boolean(l.kept).item().str(l.address).item().boolean(l.relayed);
     j.close_array();
   }
   j.close_array().close();
