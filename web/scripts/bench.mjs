@@ -113,7 +113,8 @@ try {
         await page.goto(`${server.url}/page/?autolink=0`);
         await page.waitForFunction(() => window.yzPage?.ready === true);
         const id = await page.evaluate(async (s) => {
-          await window.yzPage.start({ seeds: [s], identity: 'ephemeral', logLevel: 'warn' });
+          // Room for a kept WebRTC link beside the servers (as in the browser tests).
+          await window.yzPage.start({ seeds: [s], identity: 'ephemeral', logLevel: 'warn', extra: { engine: { minLinks: 3, maxLinks: 16 } } });
           await window.yzPage.node().waitHealthy(10_000);
           return window.yzPage.node().id;
         }, seed);
@@ -121,12 +122,19 @@ try {
       }
       const r = await pair[0].page.evaluate(async (peer) => {
         const node = window.yzPage.node();
-        await node.findNode(peer);
         const t0 = performance.now();
+        await node.findNode(peer);
         const pong = await node.ping(peer);
         const total = performance.now() - t0;
-        const link = node.peers().links.find((l) => l.peer === peer && l.ready);
-        return { ok: pong.ok, error: pong.error, total, open: link?.channel?.open_ms ?? -1, transport: link?.transport };
+        // The lookup's signed answers put the peer in the routing table; the
+        // connection policy then dials it over WebRTC: wait for that link.
+        let link;
+        for (let waited = 0; waited < 5000 && !link; waited += 10) {
+          link = node.peers().links.find((l) => l.peer === peer && l.ready);
+          if (!link) await new Promise((r) => setTimeout(r, 10));
+        }
+        const linked = performance.now() - t0;
+        return { ok: pong.ok, error: pong.error, total: linked, open: link?.channel?.open_ms ?? -1, transport: link?.transport ?? 'no link within 5 s' };
       }, pair[1].id);
       if (r.ok && r.transport === 'webrtc') {
         opens.push(r.open);
@@ -144,7 +152,7 @@ try {
       const c = stats(connects);
       row(`browser<->browser WebRTC DataChannel open, offer to open (median, min-max, ${opens.length} pairs)`,
         `${o.median} ms (${o.min}-${o.max})`, '< 1000 ms', o.median < 1000);
-      row('  ping that opens the link: signaling + DataChannel + handshake + pong (median)',
+      row('  findNode + ping of the other page until their WebRTC link is ready (median)',
         `${c.median.toFixed(0)} ms (${c.min.toFixed(0)}-${c.max.toFixed(0)})`);
     } else {
       row('browser<->browser WebRTC DataChannel open', 'FAILED', '< 1000 ms', false);

@@ -30,8 +30,17 @@ fi
 npx --no-install tsc -p tsconfig.json
 
 server_pid=""
-cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true; }
+cluster_pid=""
+# Ctrl-C reaches every process of the terminal; a TERM to this script alone
+# (a supervisor, `timeout`) is passed on, so the cluster stops either way.
+cleanup() {
+  [[ -n "$cluster_pid" ]] && kill -INT "$cluster_pid" 2>/dev/null && wait "$cluster_pid" 2>/dev/null
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null
+  true
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 node scripts/serve.mjs --port "$port" &
 server_pid=$!
 sleep 0.3
@@ -45,4 +54,8 @@ cat <<MSG
   link directly (WebRTC on one machine needs a usable host candidate).
 
 MSG
-"$bin/yz" cluster up --demo --nodes "$nodes" --base-port "$base"
+cd "$root"  # the cluster keeps its logs and keys in .yz-cluster/ here
+"$bin/yz" cluster up --demo --nodes "$nodes" --base-port "$base" &
+cluster_pid=$!
+wait "$cluster_pid"
+cluster_pid=""
