@@ -57,6 +57,10 @@ int main(int argc, char** argv) {
   app.add_option("--request-timeout-ms", s.request_timeout_ms, "time a peer has to answer one request")
       ->envname("YZ_REQUEST_TIMEOUT_MS")
       ->capture_default_str();
+  app.add_option("--routed-request-timeout-ms", s.routed_request_timeout_ms,
+                 "time a request routed through the overlay has to be answered")
+      ->envname("YZ_ROUTED_REQUEST_TIMEOUT_MS")
+      ->capture_default_str();
   app.add_option("--republish-interval-ms", s.republish_interval_ms, "how often held values are stored again")
       ->envname("YZ_REPUBLISH_INTERVAL_MS")
       ->capture_default_str();

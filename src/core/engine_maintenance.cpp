@@ -154,7 +154,8 @@ void Engine::Impl::run_timers(Millis now) {
     if (cfg.metrics_enabled) ++metrics.requests_timed_out;
     std::string why = "no answer from " + it->second.peer.short_hex() + " to " +
                       std::string(message_type_name(it->second.request_type)) + " within " +
-                      std::to_string(cfg.request_timeout) + " ms";
+                      std::to_string(key.first == kRoutedLink ? cfg.routed_request_timeout : cfg.request_timeout) +
+                      " ms" + (key.first == kRoutedLink ? " (routed through the overlay)" : "");
     resolve(key.first, key.second, ReplyOutcome{nullptr, why}, now);
   }
 

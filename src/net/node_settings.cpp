@@ -95,11 +95,15 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
       return fail("--self-lookup-interval-ms must be at least 100 (got " + std::to_string(s.self_lookup_interval_ms) + ")");
     if (s.request_timeout_ms < 10)
       return fail("--request-timeout-ms must be at least 10 (got " + std::to_string(s.request_timeout_ms) + ")");
+    if (s.routed_request_timeout_ms < 10)
+      return fail("--routed-request-timeout-ms must be at least 10 (got " + std::to_string(s.routed_request_timeout_ms) +
+                  ")");
     if (s.republish_interval_ms < 1000)
       return fail("--republish-interval-ms must be at least 1000 (got " + std::to_string(s.republish_interval_ms) + ")");
     config.maintenance_interval = s.maintenance_interval_ms;
     config.self_lookup_interval = s.self_lookup_interval_ms;
     config.request_timeout = s.request_timeout_ms;
+    config.routed_request_timeout = s.routed_request_timeout_ms;
     config.republish_interval = s.republish_interval_ms;
     config.metrics_enabled = !s.no_metrics;
   }

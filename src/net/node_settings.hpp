@@ -30,6 +30,7 @@ struct NodeSettings {
   Millis maintenance_interval_ms = EngineConfig{}.maintenance_interval;
   Millis self_lookup_interval_ms = EngineConfig{}.self_lookup_interval;
   Millis request_timeout_ms = EngineConfig{}.request_timeout;
+  Millis routed_request_timeout_ms = EngineConfig{}.routed_request_timeout;
   Millis republish_interval_ms = EngineConfig{}.republish_interval;
   bool no_metrics = false;
   std::string log_level = "info";

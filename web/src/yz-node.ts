@@ -39,6 +39,7 @@ export interface EngineOptions {
   maxLinks?: number;
   maxQueryLinks?: number;
   requestTimeoutMs?: number;
+  routedRequestTimeoutMs?: number; // a request routed through the overlay (default 10 s)
   handshakeTimeoutMs?: number;
   maintenanceIntervalMs?: number;
   selfLookupIntervalMs?: number;
@@ -580,6 +581,7 @@ export class YzNode {
     add('max_links', e.maxLinks);
     add('max_query_links', e.maxQueryLinks);
     add('request_timeout', e.requestTimeoutMs);
+    add('routed_request_timeout', e.routedRequestTimeoutMs);
     add('handshake_timeout', e.handshakeTimeoutMs);
     add('maintenance_interval', e.maintenanceIntervalMs);
     add('self_lookup_interval', e.selfLookupIntervalMs);

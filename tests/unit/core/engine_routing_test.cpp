@@ -128,6 +128,35 @@ TEST(Routing, UnreachableDestinationFailsFastWithReason) {
   EXPECT_EQ(net[0].engine->metrics().routed.unreachable, 1u);
 }
 
+TEST(Routing, RoutedRequestWaitsItsOwnLongerTimeout) {
+  // A chain 0-1-2; node 2 goes silent (no close reaches anyone), so the routed
+  // ping from 0 gets no answer. It fails after routed_request_timeout, not
+  // after the direct request_timeout, and says it was routed.
+  EngineConfig cfg = fixed_topology();
+  cfg.request_timeout = 2'000;
+  cfg.routed_request_timeout = 6'000;
+  cfg.keepalive_timeout = 600'000;
+  Harness net(2);
+  build(net, {{1}, {2}, {}}, cfg);
+  net[2].up = false;
+  PingResult result;
+  bool done = false;
+  Millis start = net.now();
+  net[0].engine->ping(net[2].engine->id(), net.now(), [&](const PingResult& r) {
+    result = r;
+    done = true;
+  });
+  net.pump(0);
+  net.run_for(cfg.request_timeout + 1'000);
+  EXPECT_FALSE(done) << "a routed request outlives the direct request timeout: " << result.error;
+  while (!done && net.now() - start < 20'000) net.run_for(10);
+  ASSERT_TRUE(done);
+  EXPECT_FALSE(result.ok);
+  EXPECT_GE(net.now() - start, cfg.routed_request_timeout);
+  EXPECT_LT(net.now() - start, cfg.routed_request_timeout + 1'000);
+  EXPECT_NE(result.error.find("within 6000 ms (routed through the overlay)"), std::string::npos) << result.error;
+}
+
 TEST(Routing, PutAndGetWorkOverRoutedRequestsOnly) {
   const std::size_t n = 16;
   std::vector<std::vector<std::size_t>> edges(n);

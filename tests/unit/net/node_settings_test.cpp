@@ -32,6 +32,7 @@ TEST(NodeSettings, FlagsReachTheEngineConfig) {
   s.maintenance_interval_ms = 500;
   s.self_lookup_interval_ms = 2000;
   s.request_timeout_ms = 300;
+  s.routed_request_timeout_ms = 7000;
   s.republish_interval_ms = 5000;
   s.no_metrics = true;
   s.build_id = "test-1";
@@ -48,6 +49,7 @@ TEST(NodeSettings, FlagsReachTheEngineConfig) {
   EXPECT_EQ(c.maintenance_interval, 500);
   EXPECT_EQ(c.self_lookup_interval, 2000);
   EXPECT_EQ(c.request_timeout, 300);
+  EXPECT_EQ(c.routed_request_timeout, 7000);
   EXPECT_EQ(c.republish_interval, 5000);
   EXPECT_FALSE(c.metrics_enabled);
   EXPECT_EQ(c.build_id, "test-1");
@@ -92,6 +94,9 @@ TEST(NodeSettings, BadFlagsAreNamedWithTheFix) {
   s = {};
   s.maintenance_interval_ms = 0;
   EXPECT_EQ(error_of(s), "--maintenance-interval-ms must be at least 100 (got 0)");
+  s = {};
+  s.routed_request_timeout_ms = 5;
+  EXPECT_EQ(error_of(s), "--routed-request-timeout-ms must be at least 10 (got 5)");
   s = {};
   s.build_id = "has space";
   EXPECT_NE(error_of(s).find("--build-id"), std::string::npos);

@@ -296,6 +296,9 @@ std::string parse_config(std::string_view text, NodeSetup& setup) {
     } else if (k == "request_timeout") {
       if (!need_int(10, kDay)) return "request_timeout out of range";
       c.request_timeout = n;
+    } else if (k == "routed_request_timeout") {
+      if (!need_int(10, kDay)) return "routed_request_timeout out of range";
+      c.routed_request_timeout = n;
     } else if (k == "handshake_timeout") {
       if (!need_int(10, kDay)) return "handshake_timeout out of range";
       c.handshake_timeout = n;
