@@ -8,6 +8,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/deadline_index.hpp"
 #include "core/engine.hpp"
 #include "core/lookup.hpp"
 #include "core/routing_table.hpp"
@@ -69,6 +70,7 @@ struct Link {
   Nonce nonce{};
   Hash256 own_hello_hash{};
   std::optional<Hello> peer_hello;
+  bool peer_dialable = false;  // this node can dial the peer (fixed once its Hello is in)
   Hash256 peer_hello_hash{};
   std::optional<NodeId> expected_peer;
   NodeId peer;
@@ -146,6 +148,8 @@ struct Engine::Impl {
   bool stopped = false;
   Millis started_at = 0;
 
+  LocalTransports local;  // fixed by the configuration (see local_transports())
+
   // ---- state ----
   RoutingTable table;
   ValueStore store;
@@ -169,6 +173,13 @@ struct Engine::Impl {
   LinkId next_link_id = 1;
   std::uint64_t next_op_id = 1;
   std::uint64_t last_seq = 0;
+
+  // Timer indexes (docs/architecture.md, "Timers"): link deadlines (key (link, 0))
+  // and request timeouts (key (link, request id)), so next_deadline() and
+  // run_timers() do not rescan every link and request. Mutable: the const
+  // next_deadline() drops stale entries as it meets them.
+  mutable DeadlineIndex link_timers;
+  mutable DeadlineIndex request_timers;
 
   Millis next_maintenance = 0;
   Millis next_self_lookup = 0;
@@ -267,6 +278,14 @@ struct Engine::Impl {
   void trim_kept_links();  // enforce max_links right away
   void dial_seeds(Millis now);
   Millis next_deadline() const;
+  Millis link_deadline(const Link& link) const;  // kNever: none
+  Millis link_deadline(LinkId id) const;
+  Millis request_deadline(LinkId link, std::uint32_t request_id) const;
+  // A link's deadline may have moved earlier (new link, phase, kept, ping or
+  // pending requests changed): index it again. Later moves need no call.
+  void touch(LinkId id);
+  void touch_all_links();
+  void add_pending(LinkId link, std::uint32_t request_id, PendingRequest request);
   Status status(Millis now) const;
 };
 

@@ -5,6 +5,7 @@
 // the rest spread over distinct buckets. Other links are "query links" opened
 // by lookups; they close after query_link_idle without requests.
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "core/engine_impl.hpp"
@@ -88,6 +89,7 @@ void Engine::Impl::apply_connection_policy(Millis now) {
         auto refused = keep_refused_until.find(link.peer);
         if (refused != keep_refused_until.end() && refused->second > now) continue;
         link.kept = true;
+        touch(id);
         ++kept;
       }
     }
@@ -117,6 +119,7 @@ void Engine::Impl::trim_kept_links() {
   for (Link* link : surplus) {
     if (kept <= cfg.max_links) break;
     link->kept = false;
+    touch(link->id);
     --kept;
   }
 }
@@ -143,11 +146,10 @@ void Engine::Impl::maintenance(Millis now) {
 }
 
 void Engine::Impl::run_timers(Millis now) {
-  // Request timeouts.
-  std::vector<std::pair<LinkId, std::uint32_t>> expired;
-  for (const auto& [key, p] : pending) {
-    if (p.deadline <= now) expired.push_back(key);
-  }
+  // Request timeouts, in (link, request id) order.
+  auto expired = request_timers.take_due(
+      now, [this](const DeadlineIndex::Key& key) { return request_deadline(key.first, key.second); });
+  std::sort(expired.begin(), expired.end());
   for (const auto& key : expired) {
     auto it = pending.find(key);
     if (it == pending.end()) continue;
@@ -158,10 +160,16 @@ void Engine::Impl::run_timers(Millis now) {
     resolve(key.first, key.second, ReplyOutcome{nullptr, why}, now);
   }
 
-  // Link deadlines.
+  // Link deadlines, in link order: only the links whose deadline has come.
+  auto due = link_timers.take_due(now, [this](const DeadlineIndex::Key& key) { return link_deadline(key.first); });
+  std::sort(due.begin(), due.end());
   std::vector<std::pair<LinkId, std::pair<CloseCode, std::string>>> to_close;
   std::vector<LinkId> to_ping;
-  for (auto& [id, link] : links) {
+  for (const auto& key : due) {
+    LinkId id = key.first;
+    auto found = links.find(id);
+    if (found == links.end()) continue;
+    Link& link = found->second;
     switch (link.phase) {
       case Link::Phase::dialing:
         if (now - link.opened_at >= 2 * cfg.handshake_timeout) {
@@ -207,9 +215,13 @@ void Engine::Impl::run_timers(Millis now) {
     if (it == links.end()) continue;
     it->second.ping_in_flight = true;
     request_on_link(it->second, Ping{}, now, [this, id](const ReplyOutcome&, Millis) {
-      if (auto l = links.find(id); l != links.end()) l->second.ping_in_flight = false;
+      if (auto l = links.find(id); l != links.end()) {
+        l->second.ping_in_flight = false;
+        touch(id);
+      }
     });
   }
+  for (const auto& key : due) touch(key.first);  // those still open: their next deadline
 
   // Values: expiry and republish.
   if (store.next_deadline() <= now) {
@@ -231,27 +243,62 @@ void Engine::Impl::run_timers(Millis now) {
   }
 }
 
+Millis Engine::Impl::link_deadline(const Link& link) const {
+  switch (link.phase) {
+    case Link::Phase::dialing: return link.opened_at + 2 * cfg.handshake_timeout;
+    case Link::Phase::handshaking: return link.opened_at + cfg.handshake_timeout;
+    case Link::Phase::ready:
+      if (is_query_link(*this, link)) {
+        return has_pending(*this, link.id) ? kNever : link.last_request + cfg.query_link_idle;
+      } else {
+        bool pings = !link.ping_in_flight && dialable(link);
+        return link.last_in + (pings ? cfg.keepalive_interval : cfg.keepalive_timeout);
+      }
+  }
+  return kNever;
+}
+
+Millis Engine::Impl::link_deadline(LinkId id) const {
+  auto it = links.find(id);
+  return it == links.end() ? kNever : link_deadline(it->second);
+}
+
+Millis Engine::Impl::request_deadline(LinkId link, std::uint32_t request_id) const {
+  auto it = pending.find({link, request_id});
+  return it == pending.end() ? kNever : it->second.deadline;
+}
+
+void Engine::Impl::touch(LinkId id) { link_timers.schedule({id, 0}, link_deadline(id)); }
+
+void Engine::Impl::touch_all_links() {
+  for (const auto& [id, link] : links) touch(id);
+}
+
+void Engine::Impl::add_pending(LinkId link, std::uint32_t request_id, PendingRequest request) {
+  auto [it, added] = pending.emplace(std::make_pair(link, request_id), std::move(request));
+  if (added) request_timers.schedule({link, request_id}, it->second.deadline);
+}
+
 Millis Engine::Impl::next_deadline() const {
   if (!started || stopped) return kNever;
   Millis next = next_maintenance;
   if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0) {
     next = std::min(next, next_self_lookup);
   }
-  for (const auto& [key, p] : pending) next = std::min(next, p.deadline);
-  for (const auto& [id, link] : links) {
-    switch (link.phase) {
-      case Link::Phase::dialing: next = std::min(next, link.opened_at + 2 * cfg.handshake_timeout); break;
-      case Link::Phase::handshaking: next = std::min(next, link.opened_at + cfg.handshake_timeout); break;
-      case Link::Phase::ready:
-        if (is_query_link(*this, link)) {
-          if (!has_pending(*this, id)) next = std::min(next, link.last_request + cfg.query_link_idle);
-        } else {
-          bool pings = !link.ping_in_flight && dialable(link);
-          next = std::min(next, link.last_in + (pings ? cfg.keepalive_interval : cfg.keepalive_timeout));
-        }
-        break;
-    }
+  next = std::min(next, request_timers.earliest([this](const DeadlineIndex::Key& key) {
+    return request_deadline(key.first, key.second);
+  }));
+  next = std::min(next, link_timers.earliest([this](const DeadlineIndex::Key& key) { return link_deadline(key.first); }));
+#ifndef NDEBUG
+  // Debug builds (the ASan test runs) check the indexes against a full scan.
+  Millis scanned = next_maintenance;
+  if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0) {
+    scanned = std::min(scanned, next_self_lookup);
   }
+  for (const auto& [key, p] : pending) scanned = std::min(scanned, p.deadline);
+  for (const auto& [id, link] : links) scanned = std::min(scanned, link_deadline(link));
+  if (scanned != next) std::abort();
+#endif
   return std::min(next, store.next_deadline());
 }
 
