@@ -46,6 +46,7 @@ Engine::Impl::Impl(EngineConfig config, const Crypto& crypto_, const Signer& sig
   bool listens = std::any_of(cfg.advertised_addresses.begin(), cfg.advertised_addresses.end(),
                              [](const std::string& a) { return !is_webrtc_address(a); });
   local = LocalTransports{cfg.role, cfg.webrtc, listens};
+  self_lookup_every = cfg.self_lookup_interval;
 }
 
 void Engine::Impl::log(LogLevel level, std::string text) { actions.push_back(LogLine{level, std::move(text)}); }

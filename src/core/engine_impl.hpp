@@ -30,6 +30,16 @@ inline constexpr LinkId kRoutedLink = 0;                 // pseudo link of route
 inline constexpr Millis kDialRequestInterval = 60'000;    // one DialRequest per peer per interval, both ways
 inline constexpr std::size_t kMaxDialRequestPeers = 256;  // peers remembered for that interval
 inline constexpr std::size_t kMaxRelayedLinks = 16;       // this node's own links through relays
+// A self-lookup that learns nothing doubles the wait before the next one, up to
+// this many self_lookup_intervals (8 min at the default 60 s): newcomers
+// announce themselves to their neighbourhood by their own join lookup, so a
+// stable node gains little from asking often, while 8 min still refreshes the
+// table well within Kademlia's customary hourly bucket refresh.
+inline constexpr Millis kSelfLookupBackoffMax = 8;
+// Links to or from a bootstrap server close after this much idle time at most:
+// a newcomer needs one PeersRequest, and the server must not hold every
+// newcomer's link for query_link_idle.
+inline constexpr Millis kBootstrapLinkIdle = 10'000;
 
 struct ReplyOutcome {
   const Message* reply = nullptr;  // response message, or nullptr on failure
@@ -183,6 +193,7 @@ struct Engine::Impl {
 
   Millis next_maintenance = 0;
   Millis next_self_lookup = 0;
+  Millis self_lookup_every = 0;  // current self-lookup interval (adaptive, see start_self_lookup)
   Millis next_registration = 0;
   bool self_lookup_running = false;
   Millis last_lookup_ok_at = -1;
@@ -279,6 +290,7 @@ struct Engine::Impl {
   void dial_seeds(Millis now);
   Millis next_deadline() const;
   Millis link_deadline(const Link& link) const;  // kNever: none
+  bool pings(const Link& link) const;            // this end sends keep-alive pings when idle
   Millis link_deadline(LinkId id) const;
   Millis request_deadline(LinkId link, std::uint32_t request_id) const;
   // A link's deadline may have moved earlier (new link, phase, kept, ping or

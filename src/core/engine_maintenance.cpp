@@ -23,6 +23,12 @@ bool has_pending(const Engine::Impl& s, LinkId id) {
   auto it = s.pending.lower_bound({id, 0});
   return it != s.pending.end() && it->first.first == id;
 }
+// Links to or from the bootstrap server carry one PeersRequest (or a
+// registration): they close soon, whatever query_link_idle says.
+Millis idle_limit(const Engine::Impl& s, const Link& link) {
+  bool bootstrap = s.cfg.role == Role::bootstrap || link.role == Role::bootstrap;
+  return bootstrap ? std::min(s.cfg.query_link_idle, kBootstrapLinkIdle) : s.cfg.query_link_idle;
+}
 }  // namespace
 
 void Engine::Impl::dial_seeds(Millis now) {
@@ -158,6 +164,22 @@ void Engine::Impl::run_timers(Millis now) {
                       std::string(message_type_name(it->second.request_type)) + " within " +
                       std::to_string(cfg.request_timeout) + " ms";
     resolve(key.first, key.second, ReplyOutcome{nullptr, why}, now);
+    // A query link has no keep-alive: a silent peer is presumed gone, and the
+    // next request to it dials afresh (a departed node refuses or times out
+    // there) instead of waiting on a dead link until it idles out.
+    if (auto l = links.find(key.first); l != links.end() && is_query_link(*this, l->second)) {
+      close_link(key.first, CloseCode::keepalive_timeout, why, now);
+    }
+  }
+
+  // Maintenance before the link deadlines: a query link it promotes to kept
+  // may be due for a keep-alive ping at once.
+  if (now >= next_maintenance) {
+    next_maintenance = now + cfg.maintenance_interval;
+    maintenance(now);
+  }
+  if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0 && now >= next_self_lookup) {
+    start_self_lookup(now);
   }
 
   // Link deadlines, in link order: only the links whose deadline has come.
@@ -185,15 +207,19 @@ void Engine::Impl::run_timers(Millis now) {
         break;
       case Link::Phase::ready:
         if (is_query_link(*this, link)) {
-          if (now - link.last_request >= cfg.query_link_idle && !has_pending(*this, id)) {
+          if (now - link.last_request >= idle_limit(*this, link) && !has_pending(*this, id)) {
             to_close.push_back({id, {CloseCode::surplus_link, "idle query link"}});
           }
+        } else if (now - link.last_in >= cfg.keepalive_timeout && !link.outbound) {
+          // The dialer keeps a link alive; silence means it is gone or holds the
+          // link only as a query link. Not a failure of the peer: it may be fine.
+          to_close.push_back({id, {CloseCode::surplus_link, "the dialer stopped keeping this link alive"}});
         } else if (now - link.last_in >= cfg.keepalive_timeout) {
           to_close.push_back({id, {CloseCode::keepalive_timeout,
                                    "no frame for " + std::to_string(now - link.last_in) + " ms: peer presumed dead"}});
-        } else if (now - link.last_in >= cfg.keepalive_interval && !link.ping_in_flight && dialable(link)) {
-          // Links from browsers and clients are kept alive by them (they ping
-          // their kept links); this side only enforces the silence timeout.
+        } else if (pings(link) && now - link.last_in >= cfg.keepalive_interval) {
+          // Only the dialer pings; the acceptor (and any end of a link from a
+          // browser or client) enforces the silence timeout.
           to_ping.push_back(id);
         }
         break;
@@ -234,14 +260,11 @@ void Engine::Impl::run_timers(Millis now) {
     }
   }
 
-  if (now >= next_maintenance) {
-    next_maintenance = now + cfg.maintenance_interval;
-    maintenance(now);
-  }
-  if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0 && now >= next_self_lookup) {
-    start_self_lookup(now);
-  }
 }
+
+// Keep-alive is the dialer's job (docs/architecture.md, "Keep-alive"): one ping
+// per idle interval per link instead of one from each end.
+bool Engine::Impl::pings(const Link& link) const { return !link.ping_in_flight && link.outbound && dialable(link); }
 
 Millis Engine::Impl::link_deadline(const Link& link) const {
   switch (link.phase) {
@@ -249,10 +272,9 @@ Millis Engine::Impl::link_deadline(const Link& link) const {
     case Link::Phase::handshaking: return link.opened_at + cfg.handshake_timeout;
     case Link::Phase::ready:
       if (is_query_link(*this, link)) {
-        return has_pending(*this, link.id) ? kNever : link.last_request + cfg.query_link_idle;
+        return has_pending(*this, link.id) ? kNever : link.last_request + idle_limit(*this, link);
       } else {
-        bool pings = !link.ping_in_flight && dialable(link);
-        return link.last_in + (pings ? cfg.keepalive_interval : cfg.keepalive_timeout);
+        return link.last_in + (pings(link) ? cfg.keepalive_interval : cfg.keepalive_timeout);
       }
   }
   return kNever;
@@ -356,9 +378,9 @@ Status Engine::Impl::status(Millis now) const {
     st.reasons.push_back("no self-lookup has completed yet");
   } else if (!last_self_lookup_ok) {
     st.reasons.push_back("the last self-lookup failed: no peer answered");
-  } else if (now - last_self_lookup_at > 3 * cfg.self_lookup_interval) {
+  } else if (now - last_self_lookup_at > 3 * self_lookup_every) {
     st.reasons.push_back("the last self-lookup is " + std::to_string((now - last_self_lookup_at) / 1000) +
-                         " s old (expected every " + std::to_string(cfg.self_lookup_interval / 1000) + " s)");
+                         " s old (expected every " + std::to_string(self_lookup_every / 1000) + " s)");
   }
   st.healthy = st.reasons.empty();
   return st;
