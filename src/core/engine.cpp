@@ -43,6 +43,10 @@ Engine::Impl::Impl(EngineConfig config, const Crypto& crypto_, const Signer& sig
       cfg.advertised_addresses.push_back(own);
     }
   }
+  bool listens = std::any_of(cfg.advertised_addresses.begin(), cfg.advertised_addresses.end(),
+                             [](const std::string& a) { return !is_webrtc_address(a); });
+  local = LocalTransports{cfg.role, cfg.webrtc, listens};
+  self_lookup_every = cfg.self_lookup_interval;
 }
 
 void Engine::Impl::log(LogLevel level, std::string text) { actions.push_back(LogLine{level, std::move(text)}); }
@@ -60,19 +64,14 @@ Contact Engine::Impl::contact_of(const Link& link) const {
   return c;
 }
 
-LocalTransports Engine::Impl::local_transports() const {
-  bool listens = std::any_of(cfg.advertised_addresses.begin(), cfg.advertised_addresses.end(),
-                             [](const std::string& a) { return !is_webrtc_address(a); });
-  return LocalTransports{cfg.role, cfg.webrtc, listens};
-}
+LocalTransports Engine::Impl::local_transports() const { return local; }
 
 ReachPlan Engine::Impl::reach(const Contact& peer) const { return plan_reach(local_transports(), peer); }
 
 // Whether this node could open a link to the peer itself (else the peer is a
-// client of ours, reachable only over the link it opened).
-bool Engine::Impl::dialable(const Link& link) const {
-  return link.peer_hello && reach(contact_of(link)).how == ReachBy::dial;
-}
+// client of ours, reachable only over the link it opened). Decided once, on
+// the peer's Hello: this is asked for every link on every timer pass.
+bool Engine::Impl::dialable(const Link& link) const { return link.peer_hello && link.peer_dialable; }
 
 std::size_t Engine::Impl::kept_count() const {
   std::size_t n = 0;
@@ -108,6 +107,7 @@ LinkId Engine::Impl::dial(const std::string& address, std::optional<NodeId> expe
   link.expected_peer = expected;
   if (expected) dialing_by_peer[*expected] = id;
   links.emplace(id, std::move(link));
+  touch(id);
   actions.push_back(DialAddress{id, address});
   return id;
 }
@@ -117,6 +117,7 @@ void Engine::Impl::on_transport_up(Link& link, Millis now) {
   link.opened_at = link.last_in = link.last_request = now;
   link.routed_tokens = 2 * cfg.routed_rate_per_link;
   link.routed_refill_at = now;
+  touch(link.id);
   if (cfg.metrics_enabled) ++metrics.links_opened;
   Hello hello;
   hello.version_min = cfg.version_min;
@@ -301,6 +302,7 @@ void Engine::Impl::handle_hello(Link& link, const Hello& hello, BytesView frame,
   link.peer = peer;
   if (link.relay) relay_link_keys(link);
   link.role = hello.role;
+  link.peer_dialable = reach(contact_of(link)).how == ReachBy::dial;
   link.version = hi;
   link.peer_hello_hash = crypto.sha256(frame);
   send(link, Auth{signer.sign(auth_payload(hello.nonce, link.own_hello_hash))}, now);
@@ -342,11 +344,13 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
       link.kept = other.kept || other.want_kept || link.kept;
       other.draining = true;
       other.kept = false;
+      touch(other.id);
       log(LogLevel::info, "direct link to " + link.peer.short_hex() + " replaces the relay through " +
                               other.relay->relay_node.short_hex());
     } else if (!new_wins) {
       // Requests queued on the losing link travel on the winner instead.
       other.kept = other.kept || link.want_kept;
+      touch(other.id);
       auto queued = std::move(link.queued);
       link.queued.clear();
       LinkId other_id = other.id;
@@ -399,6 +403,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
   // Requests queued while the link was being set up. A request that fails at
   // once can make a lookup dial elsewhere and recycle this very link, so the
   // link is looked up again each time rather than held by reference.
+  touch(id);  // ready, and maybe kept: new deadlines
   auto queued = std::move(link.queued);
   link.queued.clear();
   bool kept = link.kept;
@@ -552,6 +557,7 @@ std::vector<RoutingEntry> Engine::routing_entries() const {
 void Engine::set_keepalive(Millis interval, Millis timeout) {
   impl_->cfg.keepalive_interval = interval;
   impl_->cfg.keepalive_timeout = timeout;
+  impl_->touch_all_links();
 }
 
 }  // namespace yz

@@ -38,13 +38,20 @@ struct EngineConfig {
   std::size_t replacement_cache = 8;
   std::size_t min_links = 3;         // connection policy: links kept open...
   std::size_t max_links = 8;         // ...between these bounds
-  std::size_t max_query_links = 32;  // extra short-lived links opened by lookups
+  // Query links: opened by lookups to peers that are not kept links. 64: room
+  // for the k = 20 nearest neighbours (self-lookups, both ways) plus lookup
+  // traffic; each one costs a socket but no messages while idle.
+  std::size_t max_query_links = 64;
 
   Millis request_timeout = 2000;
   Millis handshake_timeout = 5000;
   Millis maintenance_interval = 10'000;   // connection policy, expiry, re-registration
   Millis self_lookup_interval = 60'000;   // health probe and routing-table refresh
-  Millis query_link_idle = 10'000;        // idle query links close after this
+  // Idle query links close after this. 9 min: longer than the longest adaptive
+  // self-lookup interval (8 min), so the links to the neighbourhood survive
+  // from one self-lookup to the next instead of costing a signed handshake
+  // each (docs/architecture.md, "Links: kept and query links").
+  Millis query_link_idle = 9 * 60'000;
   Millis keepalive_interval = 25'000;     // ping an idle kept link this often
   Millis keepalive_timeout = 60'000;      // no frame for this long: link is dead
   Millis republish_interval = 10 * 60'000;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/deadline_index.hpp"
 #include "core/engine.hpp"
 #include "core/lookup.hpp"
 #include "core/routing_table.hpp"
@@ -29,6 +30,16 @@ inline constexpr LinkId kRoutedLink = 0;                 // pseudo link of route
 inline constexpr Millis kDialRequestInterval = 60'000;    // one DialRequest per peer per interval, both ways
 inline constexpr std::size_t kMaxDialRequestPeers = 256;  // peers remembered for that interval
 inline constexpr std::size_t kMaxRelayedLinks = 16;       // this node's own links through relays
+// A self-lookup that learns nothing doubles the wait before the next one, up to
+// this many self_lookup_intervals (8 min at the default 60 s): newcomers
+// announce themselves to their neighbourhood by their own join lookup, so a
+// stable node gains little from asking often, while 8 min still refreshes the
+// table well within Kademlia's customary hourly bucket refresh.
+inline constexpr Millis kSelfLookupBackoffMax = 8;
+// Links to or from a bootstrap server close after this much idle time at most:
+// a newcomer needs one PeersRequest, and the server must not hold every
+// newcomer's link for query_link_idle.
+inline constexpr Millis kBootstrapLinkIdle = 10'000;
 
 struct ReplyOutcome {
   const Message* reply = nullptr;  // response message, or nullptr on failure
@@ -69,6 +80,7 @@ struct Link {
   Nonce nonce{};
   Hash256 own_hello_hash{};
   std::optional<Hello> peer_hello;
+  bool peer_dialable = false;  // this node can dial the peer (fixed once its Hello is in)
   Hash256 peer_hello_hash{};
   std::optional<NodeId> expected_peer;
   NodeId peer;
@@ -146,6 +158,8 @@ struct Engine::Impl {
   bool stopped = false;
   Millis started_at = 0;
 
+  LocalTransports local;  // fixed by the configuration (see local_transports())
+
   // ---- state ----
   RoutingTable table;
   ValueStore store;
@@ -170,8 +184,16 @@ struct Engine::Impl {
   std::uint64_t next_op_id = 1;
   std::uint64_t last_seq = 0;
 
+  // Timer indexes (docs/architecture.md, "Timers"): link deadlines (key (link, 0))
+  // and request timeouts (key (link, request id)), so next_deadline() and
+  // run_timers() do not rescan every link and request. Mutable: the const
+  // next_deadline() drops stale entries as it meets them.
+  mutable DeadlineIndex link_timers;
+  mutable DeadlineIndex request_timers;
+
   Millis next_maintenance = 0;
   Millis next_self_lookup = 0;
+  Millis self_lookup_every = 0;  // current self-lookup interval (adaptive, see start_self_lookup)
   Millis next_registration = 0;
   bool self_lookup_running = false;
   Millis last_lookup_ok_at = -1;
@@ -267,6 +289,15 @@ struct Engine::Impl {
   void trim_kept_links();  // enforce max_links right away
   void dial_seeds(Millis now);
   Millis next_deadline() const;
+  Millis link_deadline(const Link& link) const;  // kNever: none
+  bool pings(const Link& link) const;            // this end sends keep-alive pings when idle
+  Millis link_deadline(LinkId id) const;
+  Millis request_deadline(LinkId link, std::uint32_t request_id) const;
+  // A link's deadline may have moved earlier (new link, phase, kept, ping or
+  // pending requests changed): index it again. Later moves need no call.
+  void touch(LinkId id);
+  void touch_all_links();
+  void add_pending(LinkId link, std::uint32_t request_id, PendingRequest request);
   Status status(Millis now) const;
 };
 

@@ -5,6 +5,7 @@
 // the rest spread over distinct buckets. Other links are "query links" opened
 // by lookups; they close after query_link_idle without requests.
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include "core/engine_impl.hpp"
@@ -21,6 +22,12 @@ bool is_query_link(const Engine::Impl& s, const Link& link) {
 bool has_pending(const Engine::Impl& s, LinkId id) {
   auto it = s.pending.lower_bound({id, 0});
   return it != s.pending.end() && it->first.first == id;
+}
+// Links to or from the bootstrap server carry one PeersRequest (or a
+// registration): they close soon, whatever query_link_idle says.
+Millis idle_limit(const Engine::Impl& s, const Link& link) {
+  bool bootstrap = s.cfg.role == Role::bootstrap || link.role == Role::bootstrap;
+  return bootstrap ? std::min(s.cfg.query_link_idle, kBootstrapLinkIdle) : s.cfg.query_link_idle;
 }
 }  // namespace
 
@@ -88,6 +95,7 @@ void Engine::Impl::apply_connection_policy(Millis now) {
         auto refused = keep_refused_until.find(link.peer);
         if (refused != keep_refused_until.end() && refused->second > now) continue;
         link.kept = true;
+        touch(id);
         ++kept;
       }
     }
@@ -117,6 +125,7 @@ void Engine::Impl::trim_kept_links() {
   for (Link* link : surplus) {
     if (kept <= cfg.max_links) break;
     link->kept = false;
+    touch(link->id);
     --kept;
   }
 }
@@ -143,11 +152,10 @@ void Engine::Impl::maintenance(Millis now) {
 }
 
 void Engine::Impl::run_timers(Millis now) {
-  // Request timeouts.
-  std::vector<std::pair<LinkId, std::uint32_t>> expired;
-  for (const auto& [key, p] : pending) {
-    if (p.deadline <= now) expired.push_back(key);
-  }
+  // Request timeouts, in (link, request id) order.
+  auto expired = request_timers.take_due(
+      now, [this](const DeadlineIndex::Key& key) { return request_deadline(key.first, key.second); });
+  std::sort(expired.begin(), expired.end());
   for (const auto& key : expired) {
     auto it = pending.find(key);
     if (it == pending.end()) continue;
@@ -157,12 +165,34 @@ void Engine::Impl::run_timers(Millis now) {
                       std::to_string(key.first == kRoutedLink ? cfg.routed_request_timeout : cfg.request_timeout) +
                       " ms" + (key.first == kRoutedLink ? " (routed through the overlay)" : "");
     resolve(key.first, key.second, ReplyOutcome{nullptr, why}, now);
+    // A query link has no keep-alive: a silent peer is presumed gone, and the
+    // next request to it dials afresh (a departed node refuses or times out
+    // there) instead of waiting on a dead link until it idles out.
+    if (auto l = links.find(key.first); l != links.end() && is_query_link(*this, l->second)) {
+      close_link(key.first, CloseCode::keepalive_timeout, why, now);
+    }
   }
 
-  // Link deadlines.
+  // Maintenance before the link deadlines: a query link it promotes to kept
+  // may be due for a keep-alive ping at once.
+  if (now >= next_maintenance) {
+    next_maintenance = now + cfg.maintenance_interval;
+    maintenance(now);
+  }
+  if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0 && now >= next_self_lookup) {
+    start_self_lookup(now);
+  }
+
+  // Link deadlines, in link order: only the links whose deadline has come.
+  auto due = link_timers.take_due(now, [this](const DeadlineIndex::Key& key) { return link_deadline(key.first); });
+  std::sort(due.begin(), due.end());
   std::vector<std::pair<LinkId, std::pair<CloseCode, std::string>>> to_close;
   std::vector<LinkId> to_ping;
-  for (auto& [id, link] : links) {
+  for (const auto& key : due) {
+    LinkId id = key.first;
+    auto found = links.find(id);
+    if (found == links.end()) continue;
+    Link& link = found->second;
     switch (link.phase) {
       case Link::Phase::dialing:
         if (now - link.opened_at >= 2 * cfg.handshake_timeout) {
@@ -178,15 +208,19 @@ void Engine::Impl::run_timers(Millis now) {
         break;
       case Link::Phase::ready:
         if (is_query_link(*this, link)) {
-          if (now - link.last_request >= cfg.query_link_idle && !has_pending(*this, id)) {
+          if (now - link.last_request >= idle_limit(*this, link) && !has_pending(*this, id)) {
             to_close.push_back({id, {CloseCode::surplus_link, "idle query link"}});
           }
+        } else if (now - link.last_in >= cfg.keepalive_timeout && !link.outbound) {
+          // The dialer keeps a link alive; silence means it is gone or holds the
+          // link only as a query link. Not a failure of the peer: it may be fine.
+          to_close.push_back({id, {CloseCode::surplus_link, "the dialer stopped keeping this link alive"}});
         } else if (now - link.last_in >= cfg.keepalive_timeout) {
           to_close.push_back({id, {CloseCode::keepalive_timeout,
                                    "no frame for " + std::to_string(now - link.last_in) + " ms: peer presumed dead"}});
-        } else if (now - link.last_in >= cfg.keepalive_interval && !link.ping_in_flight && dialable(link)) {
-          // Links from browsers and clients are kept alive by them (they ping
-          // their kept links); this side only enforces the silence timeout.
+        } else if (pings(link) && now - link.last_in >= cfg.keepalive_interval) {
+          // Only the dialer pings; the acceptor (and any end of a link from a
+          // browser or client) enforces the silence timeout.
           to_ping.push_back(id);
         }
         break;
@@ -208,9 +242,13 @@ void Engine::Impl::run_timers(Millis now) {
     if (it == links.end()) continue;
     it->second.ping_in_flight = true;
     request_on_link(it->second, Ping{}, now, [this, id](const ReplyOutcome&, Millis) {
-      if (auto l = links.find(id); l != links.end()) l->second.ping_in_flight = false;
+      if (auto l = links.find(id); l != links.end()) {
+        l->second.ping_in_flight = false;
+        touch(id);
+      }
     });
   }
+  for (const auto& key : due) touch(key.first);  // those still open: their next deadline
 
   // Values: expiry and republish.
   if (store.next_deadline() <= now) {
@@ -223,13 +261,45 @@ void Engine::Impl::run_timers(Millis now) {
     }
   }
 
-  if (now >= next_maintenance) {
-    next_maintenance = now + cfg.maintenance_interval;
-    maintenance(now);
+}
+
+// Keep-alive is the dialer's job (docs/architecture.md, "Keep-alive"): one ping
+// per idle interval per link instead of one from each end.
+bool Engine::Impl::pings(const Link& link) const { return !link.ping_in_flight && link.outbound && dialable(link); }
+
+Millis Engine::Impl::link_deadline(const Link& link) const {
+  switch (link.phase) {
+    case Link::Phase::dialing: return link.opened_at + 2 * cfg.handshake_timeout;
+    case Link::Phase::handshaking: return link.opened_at + cfg.handshake_timeout;
+    case Link::Phase::ready:
+      if (is_query_link(*this, link)) {
+        return has_pending(*this, link.id) ? kNever : link.last_request + idle_limit(*this, link);
+      } else {
+        return link.last_in + (pings(link) ? cfg.keepalive_interval : cfg.keepalive_timeout);
+      }
   }
-  if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0 && now >= next_self_lookup) {
-    start_self_lookup(now);
-  }
+  return kNever;
+}
+
+Millis Engine::Impl::link_deadline(LinkId id) const {
+  auto it = links.find(id);
+  return it == links.end() ? kNever : link_deadline(it->second);
+}
+
+Millis Engine::Impl::request_deadline(LinkId link, std::uint32_t request_id) const {
+  auto it = pending.find({link, request_id});
+  return it == pending.end() ? kNever : it->second.deadline;
+}
+
+void Engine::Impl::touch(LinkId id) { link_timers.schedule({id, 0}, link_deadline(id)); }
+
+void Engine::Impl::touch_all_links() {
+  for (const auto& [id, link] : links) touch(id);
+}
+
+void Engine::Impl::add_pending(LinkId link, std::uint32_t request_id, PendingRequest request) {
+  auto [it, added] = pending.emplace(std::make_pair(link, request_id), std::move(request));
+  if (added) request_timers.schedule({link, request_id}, it->second.deadline);
 }
 
 Millis Engine::Impl::next_deadline() const {
@@ -238,21 +308,20 @@ Millis Engine::Impl::next_deadline() const {
   if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0) {
     next = std::min(next, next_self_lookup);
   }
-  for (const auto& [key, p] : pending) next = std::min(next, p.deadline);
-  for (const auto& [id, link] : links) {
-    switch (link.phase) {
-      case Link::Phase::dialing: next = std::min(next, link.opened_at + 2 * cfg.handshake_timeout); break;
-      case Link::Phase::handshaking: next = std::min(next, link.opened_at + cfg.handshake_timeout); break;
-      case Link::Phase::ready:
-        if (is_query_link(*this, link)) {
-          if (!has_pending(*this, id)) next = std::min(next, link.last_request + cfg.query_link_idle);
-        } else {
-          bool pings = !link.ping_in_flight && dialable(link);
-          next = std::min(next, link.last_in + (pings ? cfg.keepalive_interval : cfg.keepalive_timeout));
-        }
-        break;
-    }
+  next = std::min(next, request_timers.earliest([this](const DeadlineIndex::Key& key) {
+    return request_deadline(key.first, key.second);
+  }));
+  next = std::min(next, link_timers.earliest([this](const DeadlineIndex::Key& key) { return link_deadline(key.first); }));
+#ifndef NDEBUG
+  // Debug builds (the ASan test runs) check the indexes against a full scan.
+  Millis scanned = next_maintenance;
+  if (cfg.role != Role::bootstrap && !self_lookup_running && last_self_lookup_at >= 0) {
+    scanned = std::min(scanned, next_self_lookup);
   }
+  for (const auto& [key, p] : pending) scanned = std::min(scanned, p.deadline);
+  for (const auto& [id, link] : links) scanned = std::min(scanned, link_deadline(link));
+  if (scanned != next) std::abort();
+#endif
   return std::min(next, store.next_deadline());
 }
 
@@ -310,9 +379,9 @@ Status Engine::Impl::status(Millis now) const {
     st.reasons.push_back("no self-lookup has completed yet");
   } else if (!last_self_lookup_ok) {
     st.reasons.push_back("the last self-lookup failed: no peer answered");
-  } else if (now - last_self_lookup_at > 3 * cfg.self_lookup_interval) {
+  } else if (now - last_self_lookup_at > 3 * self_lookup_every) {
     st.reasons.push_back("the last self-lookup is " + std::to_string((now - last_self_lookup_at) / 1000) +
-                         " s old (expected every " + std::to_string(cfg.self_lookup_interval / 1000) + " s)");
+                         " s old (expected every " + std::to_string(self_lookup_every / 1000) + " s)");
   }
   st.healthy = st.reasons.empty();
   return st;

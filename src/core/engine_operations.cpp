@@ -100,8 +100,23 @@ void Engine::Impl::start_self_lookup(Millis now) {
     last_self_lookup_at = t;
     last_self_lookup_ok = lookup_succeeded(done_op);
     if (last_self_lookup_ok) last_lookup_ok_at = t;
+    // Adaptive interval (docs/architecture.md, "Self-lookups"): a self-lookup
+    // that found no close node the routing table lacked when it started means
+    // the neighbourhood is stable, and the next one can wait twice as long (up
+    // to kSelfLookupBackoffMax intervals); one that learned something, or
+    // failed, returns to the configured interval.
+    bool learned = false;
+    for (const auto& c : done_op.lookup.result()) {
+      const RoutingEntry* e = table.find(c.id);
+      if (!e || e->added_at >= done_op.started) learned = true;
+    }
+    if (last_self_lookup_ok && !learned) {
+      self_lookup_every = std::min(2 * self_lookup_every, kSelfLookupBackoffMax * cfg.self_lookup_interval);
+    } else {
+      self_lookup_every = cfg.self_lookup_interval;
+    }
     // A failed self-lookup is retried sooner than the regular interval.
-    next_self_lookup = t + (last_self_lookup_ok ? cfg.self_lookup_interval
+    next_self_lookup = t + (last_self_lookup_ok ? self_lookup_every
                                                 : std::min(cfg.self_lookup_interval, cfg.maintenance_interval / 2));
     if (!stopped) apply_connection_policy(t);
   });

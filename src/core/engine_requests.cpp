@@ -111,8 +111,7 @@ void Engine::Impl::request_on_link(Link& link, Message message, Millis now, Repl
   set_request_id(message, rid);
   MessageType type = type_of(message);
   if (type != MessageType::ping) link.last_request = now;
-  pending.emplace(std::make_pair(link.id, rid),
-                  PendingRequest{link.peer, type, now + cfg.request_timeout, std::move(handler)});
+  add_pending(link.id, rid, PendingRequest{link.peer, type, now + cfg.request_timeout, std::move(handler)});
   send(link, message, now);
 }
 
@@ -124,6 +123,7 @@ void Engine::Impl::resolve(LinkId link, std::uint32_t request_id, const ReplyOut
   }
   auto handler = std::move(it->second.handler);
   pending.erase(it);
+  touch(link);  // no request left: an idle query link starts its idle timer
   handler(outcome, now);
 }
 

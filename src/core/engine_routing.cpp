@@ -99,8 +99,7 @@ void Engine::Impl::request_routed(const NodeId& to, Message message, Millis now,
     ++metrics.routed.originated;
   }
   MessageType type = type_of(message);
-  pending.emplace(std::make_pair(kRoutedLink, rid),
-                  PendingRequest{to, type, now + cfg.routed_request_timeout, std::move(handler)});
+  add_pending(kRoutedLink, rid, PendingRequest{to, type, now + cfg.routed_request_timeout, std::move(handler)});
   Routed routed;
   routed.source = self;
   routed.destination = to;
