@@ -309,3 +309,50 @@ TEST(Engine, RepublishReachesNodesThatJoinedAfterThePut) {
 
 }  // namespace
 }  // namespace yz
+
+namespace yz {
+namespace {
+
+std::uint64_t pings_sent(const Engine& engine) {
+  return engine.metrics().out[message_type_index(static_cast<std::uint8_t>(MessageType::ping))].messages;
+}
+
+// Keep-alive is the dialer's job: the idle link stays up on the dialer's pings
+// alone, and the acceptor never pings (docs/protocol.md section 13).
+TEST(Engine, OnlyTheDialerPingsAnIdleKeptLink) {
+  Harness net;
+  net.add(Role::genesis, {});
+  net.add(Role::dht, {"mem://0"});  // node 1 dials node 0
+  net.start(0);
+  net.start(1);
+  net.run_for(5 * 60'000);
+  auto a = net[0].engine->status(net.now());
+  auto b = net[1].engine->status(net.now());
+  EXPECT_EQ(a.links, 1u);
+  EXPECT_EQ(b.links, 1u);
+  EXPECT_GT(pings_sent(*net[1].engine), 0u);
+  EXPECT_EQ(pings_sent(*net[0].engine), 0u);
+  EXPECT_TRUE(b.healthy) << (b.reasons.empty() ? "" : b.reasons.front());
+}
+
+// Self-lookups that find nothing new back off (up to 8 intervals), and the
+// node stays healthy meanwhile.
+TEST(Engine, StableNeighbourhoodBacksOffSelfLookups) {
+  EngineConfig config;
+  config.self_lookup_interval = 1'000;
+  Harness net;
+  net.add(Role::genesis, {}, config);
+  net.add(Role::dht, {"mem://0"}, config);
+  net.start(0);
+  net.start(1);
+  net.run_for(120'000);
+  // Every second for two minutes would be ~120 self-lookups; backing off to
+  // 8 s after a few doublings leaves well under 40.
+  EXPECT_LT(net[1].engine->metrics().lookups_ok, 40u);
+  EXPECT_GT(net[1].engine->metrics().lookups_ok, 5u);
+  auto st = net[1].engine->status(net.now());
+  EXPECT_TRUE(st.healthy) << (st.reasons.empty() ? "" : st.reasons.front());
+}
+
+}  // namespace
+}  // namespace yz
