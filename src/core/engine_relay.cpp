@@ -232,7 +232,11 @@ void Engine::Impl::handle_relay_close(Link& link, const RelayClose& close, Milli
 // sessions of its peer; the other ends are told.
 void Engine::Impl::relay_endpoint_gone(const Link& link, Millis now) {
   if (link.relay) {
-    direct_retry_at.erase(link.relay->far_end);
+    // Both ends may open a relay at once; the losing relayed link closes as a
+    // duplicate, and the surviving one keeps the peer's direct retry.
+    if (auto ready = ready_by_peer.find(link.relay->far_end); ready == ready_by_peer.end() || ready->second == link.id) {
+      direct_retry_at.erase(link.relay->far_end);
+    }
     return;
   }
   std::vector<LinkId> through;
@@ -268,8 +272,9 @@ void Engine::Impl::relay_maintenance(Millis now) {
       if (!busy && quiet) drained.push_back(id);
       continue;
     }
-    auto at = direct_retry_at.find(link.peer);
-    if (cfg.webrtc && at != direct_retry_at.end() && at->second <= now && !dialing_by_peer.count(link.peer)) {
+    // Every relayed link has a retry time (try_emplace: never lost to a race).
+    auto at = direct_retry_at.try_emplace(link.peer, now + cfg.direct_retry_interval).first;
+    if (cfg.webrtc && at->second <= now && !dialing_by_peer.count(link.peer)) {
       retry.push_back(link.peer);
       at->second = now + cfg.direct_retry_interval;
     }

@@ -240,7 +240,9 @@ test('two pages that cannot link directly talk through a relay, then upgrade to 
     // iceTransportPolicy 'relay' with no TURN server: no ICE candidate at all,
     // so every direct attempt fails as it would between two symmetric NATs.
     const noDirect = { rtcConfig: { iceTransportPolicy: 'relay' }, dialTimeoutMs: 1500 };
-    const options = { engine: { ...engine, directRetryIntervalMs: 2000 }, webrtc: noDirect };
+    // Relay upkeep (direct retries, draining the relayed link) runs with the
+    // engine's maintenance: every second here, so the upgrade takes seconds.
+    const options = { engine: { ...engine, directRetryIntervalMs: 2000, maintenanceIntervalMs: 1000 }, webrtc: noDirect };
     const G = await openPeer(seed, options);
     const H = await openPeer(seed, options);
     const servers = new Set();
@@ -291,10 +293,18 @@ test('two pages that cannot link directly talk through a relay, then upgrade to 
         const links = await page.evaluate((x) => window.yzPage.node().peers().links.filter((l) => l.peer === x), peer);
         return links.length === 1 && links[0].ready && links[0].transport === 'webrtc' ? links[0] : null;
       };
-      const gd = await eventually(() => direct(G.page, H.id), { timeoutMs: 20_000 });
+      const upgradeStart = Date.now();
+      const gd = await eventually(() => direct(G.page, H.id), { timeoutMs: 30_000 });
       const hd = await eventually(() => direct(H.page, G.id), { timeoutMs: 5000 });
-      assert.ok(gd && hd, `the pages upgraded to one direct link and dropped the relayed one:\n${(await rtc()).join('\n')}`);
+      if (!gd || !hd) {
+        const state = async (p, peer) => JSON.stringify(await p.page.evaluate((x) => window.yzPage.node().peers().links
+          .filter((l) => l.peer === x).map((l) => ({ transport: l.transport, ready: l.ready, kept: l.kept })), peer));
+        const tail = (await G.page.evaluate(() => window.allLog)).slice(-40).join('\n');
+        assert.fail(`the pages did not upgrade to one direct link: G ${await state(G, H.id)}, H ${await state(H, G.id)}\n` +
+          `${(await rtc()).join('\n')}\nG's log:\n${tail}`);
+      }
       assert.equal(gd.channel.state, 'open');
+      t.diagnostic(`relayed link replaced by the DataChannel ${Date.now() - upgradeStart} ms after direct paths were allowed`);
       await eventually(() => H.page.evaluate((n) => window.pingLoop.results.length >= n + 5, 0), { timeoutMs: 5000 });
       const results = await H.page.evaluate(() => {
         window.pingLoop.stop = true;
