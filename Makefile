@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 BUILD := build
 ASAN := build-asan
 
-.PHONY: all deps build build-asan test test-unit test-sim test-cluster demo bench format tidy clean
+.PHONY: all deps build build-asan test test-unit test-sim test-cluster demo bench bench-routing format tidy clean
 
 all: build
 
@@ -50,6 +50,10 @@ demo: build
 
 bench: build
 	$(BUILD)/bench_lookup
+
+# Overlay routing at 1,000 simulated nodes (bench/results/routing.md).
+bench-routing: build
+	$(BUILD)/bench_routing --nodes 1000 --pairs 1000
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
