@@ -495,9 +495,14 @@ void Engine::link_closed(LinkId link, std::string reason, Millis now) {
     // A browser we wanted to keep but cannot reach directly: go through a relay.
     if (l.want_kept && l.expected_peer && is_webrtc_address(l.address) && s.cfg.use_relays) {
       NodeId peer = *l.expected_peer;
+      // Requests that waited for this dial travel routed instead of failing:
+      // the peer is reachable through the servers it is linked to.
+      auto waiting = std::move(l.queued);
+      l.queued.clear();
       s.forget_link(link, reason, now);
       s.log(LogLevel::info, "WebRTC to " + peer.short_hex() + " failed (" + reason + "): trying a relay");
       s.open_relay(peer, 0, now);
+      for (auto& q : waiting) s.request_routed(peer, std::move(q.request), now, std::move(q.handler));
       return;
     }
     if (l.expected_peer) s.table.record_failure(*l.expected_peer, now);

@@ -64,6 +64,9 @@ const ADDRESS = /^webrtc:([0-9a-f]{64})$/;
 const SID = /^[0-9a-f]{16}$/;
 const MAX_CANDIDATES_PER_MESSAGE = 40;
 const MAX_QUEUED_CANDIDATES = 64;
+// After the last frame has left this side, how long a closing channel waits
+// before it closes, so the peer takes that frame before the close.
+const LAST_FRAME_MS = 50;
 
 export function webrtcAddress(idHex: string): string {
   return `webrtc:${idHex}`;
@@ -599,21 +602,39 @@ export class WebRtcTransport implements Transport {
       }
       s.settle();
     };
-    try {
-      if (dc && (dc.readyState === 'open' || dc.readyState === 'connecting')) dc.close();
-    } catch {
-      /* already closed */
-    }
-    if (graceMs <= 0 || !dc || dc.readyState === 'closed') {
+    const closeChannel = () => {
+      try {
+        if (dc && (dc.readyState === 'open' || dc.readyState === 'connecting')) dc.close();
+      } catch {
+        /* already closed */
+      }
+    };
+    if (graceMs <= 0 || !dc || dc.readyState !== 'open') {
+      closeChannel();
       finish();
       return;
     }
-    // Let queued frames (the Goodbye) leave before the connection goes.
-    const timer = setTimeout(finish, graceMs);
+    // Let queued frames (the Goodbye) leave, and reach the peer, before the
+    // channel closes: closing at once could overtake them (seen with
+    // node-datachannel). Bounded by graceMs either way.
+    const timer = setTimeout(() => {
+      closeChannel();
+      finish();
+    }, graceMs);
     dc.addEventListener('close', () => {
       clearTimeout(timer);
       finish();
     });
+    const deadline = Date.now() + graceMs;
+    const drain = () => {
+      if (done) return;
+      if (dc.readyState === 'open' && dc.bufferedAmount > 0 && Date.now() < deadline - LAST_FRAME_MS) {
+        setTimeout(drain, 10);
+        return;
+      }
+      setTimeout(closeChannel, Math.max(0, Math.min(LAST_FRAME_MS, deadline - Date.now())));
+    };
+    drain();
   }
 
   private linkFor(att: Attachment): TransportLink {
