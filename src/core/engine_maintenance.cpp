@@ -160,10 +160,11 @@ void Engine::Impl::run_timers(Millis now) {
     auto it = pending.find(key);
     if (it == pending.end()) continue;
     if (cfg.metrics_enabled) ++metrics.requests_timed_out;
+    bool routed = key.first == kRoutedLink;
     std::string why = "no answer from " + it->second.peer.short_hex() + " to " +
                       std::string(message_type_name(it->second.request_type)) + " within " +
-                      std::to_string(key.first == kRoutedLink ? cfg.routed_request_timeout : cfg.request_timeout) +
-                      " ms" + (key.first == kRoutedLink ? " (routed through the overlay)" : "");
+                      std::to_string(routed ? cfg.routed_request_timeout : cfg.request_timeout) + " ms" +
+                      (routed ? " (routed through the overlay)" : "");
     resolve(key.first, key.second, ReplyOutcome{nullptr, why}, now);
     // A query link has no keep-alive: a silent peer is presumed gone, and the
     // next request to it dials afresh (a departed node refuses or times out
@@ -260,7 +261,6 @@ void Engine::Impl::run_timers(Millis now) {
       replicate(v.key, v.seq, ttl, std::move(v.value), now, nullptr);
     }
   }
-
 }
 
 // Keep-alive is the dialer's job (docs/architecture.md, "Keep-alive"): one ping
