@@ -65,25 +65,29 @@ void Engine::Impl::emit_close(Link& link, CloseCode code, const std::string& tex
 
 // ---- keys ----------------------------------------------------------------------
 
+// The two ends are ordered by node id, not by who dialled: both may open the
+// same session through the same relay at once, and each then sees itself as
+// the dialler of one link.
 void Engine::Impl::relay_link_keys(Link& link) {
   RelayPath& path = *link.relay;
   auto shared = signer.agree(link.peer_hello->public_key);
   if (!shared) return;  // not a valid key: Auth cannot verify either, the handshake fails
-  const Nonce& dialer_nonce = link.outbound ? link.nonce : link.peer_hello->nonce;
-  const Nonce& acceptor_nonce = link.outbound ? link.peer_hello->nonce : link.nonce;
-  static constexpr std::string_view kContext = "yz-relay-v1";
+  bool self_first = self < link.peer;
+  const Nonce& first_nonce = self_first ? link.nonce : link.peer_hello->nonce;
+  const Nonce& second_nonce = self_first ? link.peer_hello->nonce : link.nonce;
+  static constexpr std::string_view kContext = "yz-relay-v2";
   Bytes material(kContext.begin(), kContext.end());
   material.insert(material.end(), shared->begin(), shared->end());
-  material.insert(material.end(), dialer_nonce.begin(), dialer_nonce.end());
-  material.insert(material.end(), acceptor_nonce.begin(), acceptor_nonce.end());
+  material.insert(material.end(), first_nonce.begin(), first_nonce.end());
+  material.insert(material.end(), second_nonce.begin(), second_nonce.end());
   Hash256 root = crypto.sha256(material);
-  auto direction_key = [&](std::uint8_t from_dialer) {
+  auto direction_key = [&](std::uint8_t from_first) {
     Bytes b(root.begin(), root.end());
-    b.push_back(from_dialer);
+    b.push_back(from_first);
     return crypto.sha256(b);
   };
-  path.out_key = direction_key(link.outbound ? 1 : 2);
-  path.in_key = direction_key(link.outbound ? 2 : 1);
+  path.out_key = direction_key(self_first ? 1 : 2);
+  path.in_key = direction_key(self_first ? 2 : 1);
   path.keyed = true;
 }
 

@@ -256,7 +256,11 @@ test('two pages that cannot link directly talk through a relay, then upgrade to 
       const [g, h] = [await eventually(() => linkTo(G.page, H.id), { timeoutMs: 15_000 }),
         await eventually(() => linkTo(H.page, G.id), { timeoutMs: 5000 })];
       const rtc = async () => [...(await G.page.evaluate(() => window.rtcLog)), ...(await H.page.evaluate(() => window.rtcLog))];
-      assert.ok(g && h, `a relayed link between the pages:\n${(await rtc()).join('\n')}`);
+      if (!g || !h) {
+        const tail = async (p) => (await p.page.evaluate(() => window.allLog)).slice(-60).join('\n');
+        assert.fail(`no relayed link between the pages (G ${g ? 'has' : 'lacks'} one, H ${h ? 'has' : 'lacks'} one)\n` +
+          `G ${G.id.slice(0, 8)}'s log:\n${await tail(G)}\nH ${H.id.slice(0, 8)}'s log:\n${await tail(H)}`);
+      }
       for (const [side, link] of [['G', g], ['H', h]]) {
         assert.equal(link.transport, 'relay', `${side}'s link type`);
         assert.equal(link.relayed, true);

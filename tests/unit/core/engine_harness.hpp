@@ -30,6 +30,7 @@ class Harness {
     std::vector<Bytes> frames_out;
   };
   bool webrtc_works = true;  // false: ICE never succeeds, every WebRTC dial fails
+  Millis webrtc_fails_at = 0;  // with webrtc_works false: failed dials are reported no earlier than this
 
   explicit Harness(Millis latency = 5) : latency_(latency) {}
 
@@ -181,7 +182,9 @@ class Harness {
     } else if (signal.data.rfind("answer ", 0) == 0) {
       LinkId link = std::stoull(signal.data.substr(7));
       std::size_t dialer = i, acceptor = *from;
-      if (!webrtc_works) return fail_dial(dialer, link, "WebRTC: no ICE candidate pair succeeded");
+      if (!webrtc_works) {
+        return fail_dial(dialer, link, "WebRTC: no ICE candidate pair succeeded", std::max(now_, webrtc_fails_at));
+      }
       schedule(now_ + latency_, [this, dialer, acceptor, link] {
         if (!nodes_[acceptor]->up || !nodes_[dialer]->up) return;
         LinkId remote =
@@ -202,8 +205,8 @@ class Harness {
   }
 
  private:
-  void fail_dial(std::size_t i, LinkId link, std::string why) {
-    schedule(now_, [this, i, link, why] {
+  void fail_dial(std::size_t i, LinkId link, std::string why, Millis at = 0) {
+    schedule(std::max(at, now_), [this, i, link, why] {
       nodes_[i]->engine->link_closed(link, why, now_);
       pump(i);
     });

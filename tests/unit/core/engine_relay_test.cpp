@@ -86,6 +86,33 @@ TEST(EngineRelay, BrowsersWithoutDirectPathLinkThroughARelayEndToEndEncrypted) {
   EXPECT_EQ(std::string(got.value.begin(), got.value.end()), secret);
 }
 
+// Both browsers' WebRTC dials fail at the same instant, so both open the same
+// session through the only server at once and each holds it as its own
+// outbound link: the sealing keys must still agree (they follow node ids).
+TEST(EngineRelay, BothEndsOpeningOneSessionAtOnceAgreeOnTheKeys) {
+  Harness net;
+  net.webrtc_works = false;
+  net.webrtc_fails_at = net.now() + 20'000;
+  network(net, 1, 2);
+  net.run_for(2'000);
+  // Browser 1 learns of browser 2 now, so both connection policies dial each other.
+  net[1].engine->find_node(net[2].engine->id(), net.now(), [](const LookupResult&) {});
+  net.pump(1);
+  net.run_for(40'000);
+  std::uint64_t opened = net[1].engine->metrics().relayed_links_opened + net[2].engine->metrics().relayed_links_opened;
+  EXPECT_GE(opened, 2u);
+  for (std::size_t b : {1u, 2u}) EXPECT_EQ(net[b].engine->metrics().relayed_frames_rejected, 0u) << "browser " << b;
+  auto link = ready_link(net, 1, 2);
+  auto back = ready_link(net, 2, 1);
+  ASSERT_TRUE(link && back) << "no relayed link between the browsers";
+  EXPECT_TRUE(link->relayed && back->relayed);
+  PingResult ping;
+  net[1].engine->ping(net[2].engine->id(), net.now(), [&](const PingResult& r) { ping = r; });
+  net.pump(1);
+  net.run_for(1'000);
+  EXPECT_TRUE(ping.ok) << ping.error;
+}
+
 TEST(EngineRelay, DirectLinkReplacesTheRelayWithoutLosingARequest) {
   Harness net;
   net.webrtc_works = false;
