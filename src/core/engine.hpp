@@ -35,6 +35,9 @@ struct EngineConfig {
 
   std::size_t k = 20;      // replication factor and bucket size
   std::size_t alpha = 3;   // lookup parallelism
+  // A get answers once this many nodes (this one included) returned the newest
+  // version seen so far, instead of running the value lookup to the end; 0 = always to the end.
+  std::size_t get_quorum = 2;
   std::size_t replacement_cache = 8;
   std::size_t min_links = 3;         // connection policy: links kept open...
   std::size_t max_links = 8;         // ...between these bounds
@@ -136,7 +139,7 @@ struct PutResult {
   Millis elapsed = 0;
 };
 struct GetResult {
-  bool ok = false;                 // lookup ran to completion (found or not)
+  bool ok = false;                 // the lookup reached peers (found or not)
   bool found = false;
   std::string error;
   NodeId key;

@@ -140,6 +140,7 @@ struct LookupOp {
   bool driving = false;                      // re-entrancy guard for drive_lookup
   std::optional<Value> best;                 // value lookups: newest version seen
   std::unordered_map<NodeId, std::uint64_t, NodeIdHash> seq_seen;  // value lookups: 0 = had none
+  bool settled = false;                      // value lookups: a read quorum ended it early
   std::function<void(LookupOp&, Millis)> on_done;
   LookupOp(const NodeId& target, const NodeId& self, std::size_t k, std::size_t alpha)
       : lookup(target, self, k, alpha) {}
@@ -275,6 +276,7 @@ struct Engine::Impl {
                          std::function<void(LookupOp&, Millis)> on_done);
   void drive_lookup(std::uint64_t op_id, Millis now);
   void finish_lookup(std::uint64_t op_id, Millis now);
+  bool read_quorum_reached(const LookupOp& op, Millis now) const;
   void start_self_lookup(Millis now);
   void replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value,
                  Millis now, std::function<void(const PutResult&)> done);

@@ -54,12 +54,30 @@ void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, cons
     op.lookup.on_reply(from, {});
     op.seq_seen[from] = value->seq;
     if (!op.best || value->seq > op.best->seq) op.best = *value;
+    if (read_quorum_reached(op, now)) {
+      op.settled = true;
+      return finish_lookup(op_id, now);
+    }
   } else {
     op.lookup.on_failure(from);
     // An Error reply means the peer is alive; only silence counts against it.
     if (!reply) table.record_failure(from, now);
   }
   drive_lookup(op_id, now);
+}
+
+// Enough nodes (this one counts when it holds the value) returned the newest
+// version seen so far: a newer one would have to have missed all of them.
+bool Engine::Impl::read_quorum_reached(const LookupOp& op, Millis now) const {
+  if (cfg.get_quorum == 0 || !op.best) return false;
+  std::uint64_t newest = op.best->seq;
+  std::size_t votes = 0;
+  if (const auto* local = store.get(op.lookup.target(), now)) {
+    if (local->seq > newest) return false;  // this node holds a newer one: let the lookup run
+    votes += local->seq == newest ? 1 : 0;
+  }
+  for (const auto& [id, seq] : op.seq_seen) votes += seq == newest ? 1 : 0;
+  return votes >= cfg.get_quorum;
 }
 
 void Engine::Impl::finish_lookup(std::uint64_t op_id, Millis now) {
@@ -269,8 +287,18 @@ void Engine::get(BytesView user_key, Millis now, std::function<void(const GetRes
       r.found = true;
       r.value = best->value;
       r.seq = best->seq;
-      // Read repair: replicas among the k closest that lack the newest version get it.
-      for (const auto& c : s.lookup_result_with_self(op.lookup)) {
+      // Read repair: replicas among the k closest that lack the newest version
+      // get it. A lookup ended by the read quorum knows only the nodes it asked:
+      // those nearer the key than a holder of the newest version should hold it too.
+      auto answered = s.lookup_result_with_self(op.lookup);
+      if (op.settled) {
+        auto farthest = std::find_if(answered.rbegin(), answered.rend(), [&](const Contact& c) {
+          auto seen = op.seq_seen.find(c.id);
+          return seen != op.seq_seen.end() && seen->second == best->seq;
+        });
+        answered.erase(farthest.base(), answered.end());
+      }
+      for (const auto& c : answered) {
         if (c.id == s.self) {
           if (!local || local->seq < best->seq) {
             s.store.put(key, best->seq, best->value, t + Millis{best->ttl_seconds} * 1000, t);

@@ -140,6 +140,56 @@ TEST(Engine, NewerPutWinsAndStaleIsRefused) {
   EXPECT_EQ(to_string(got.value), "v2");
 }
 
+// At 60 nodes (k = 20) a get answers once two replicas returned the value,
+// well before a full lookup of the key would end; the value is still right.
+TEST(Engine, GetAnswersAtTheReadQuorum) {
+  Harness net;
+  build_network(net, 60);
+  net.run_for(30'000);
+  PutResult put;
+  net[5].engine->put(as_bytes("quorum"), to_bytes("v1"), 600, net.now(), [&](const PutResult& r) { put = r; });
+  net.pump(5);
+  net.run_for(3'000);
+  ASSERT_TRUE(put.ok) << put.error;
+  EXPECT_EQ(put.replicas_acked, 20);
+  std::size_t reader = 40;
+  GetResult got;
+  net[reader].engine->get(as_bytes("quorum"), net.now(), [&](const GetResult& r) { got = r; });
+  net.pump(reader);
+  net.run_for(3'000);
+  ASSERT_TRUE(got.found) << got.error;
+  EXPECT_EQ(to_string(got.value), "v1");
+  EXPECT_EQ(got.seq, put.seq);
+  LookupResult full;
+  net[reader].engine->find_node(net[reader].engine->key_id(as_bytes("quorum")), net.now(),
+                                [&](const LookupResult& r) { full = r; });
+  net.pump(reader);
+  net.run_for(3'000);
+  ASSERT_TRUE(full.ok) << full.error;
+  EXPECT_LT(got.requests, full.requests) << "the get ran as long as a full lookup";
+  EXPECT_LE(got.requests, 10);
+}
+
+// get_quorum 0: every value lookup runs to the end (the k nearest all asked).
+TEST(Engine, GetQuorumZeroRunsTheLookupToTheEnd) {
+  Harness net;
+  EngineConfig to_the_end;
+  to_the_end.get_quorum = 0;
+  build_network(net, 40, to_the_end);
+  net.run_for(30'000);
+  PutResult put;
+  net[5].engine->put(as_bytes("k"), to_bytes("v"), 600, net.now(), [&](const PutResult& r) { put = r; });
+  net.pump(5);
+  net.run_for(3'000);
+  ASSERT_TRUE(put.ok) << put.error;
+  GetResult got;
+  net[30].engine->get(as_bytes("k"), net.now(), [&](const GetResult& r) { got = r; });
+  net.pump(30);
+  net.run_for(3'000);
+  ASSERT_TRUE(got.found) << got.error;
+  EXPECT_GE(got.requests, 20);
+}
+
 TEST(Engine, OversizedPutIsRefusedWithReason) {
   Harness net;
   build_network(net, 2);
