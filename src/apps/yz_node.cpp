@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
                  "short-lived links lookups may hold open beyond --max-links (0: route requests over kept links instead)")
       ->envname("YZ_MAX_QUERY_LINKS")
       ->capture_default_str();
+  app.add_option("--get-quorum", s.get_quorum,
+                 "a get answers once this many nodes returned the newest version (0: run every value lookup to the end)")
+      ->envname("YZ_GET_QUORUM")
+      ->capture_default_str();
   app.add_option("--relay-sessions", s.relay_sessions,
                  "browser pairs this node relays when they cannot link directly (0: not a relay)")
       ->envname("YZ_RELAY_SESSIONS")

@@ -141,6 +141,7 @@ struct LookupOp {
   std::optional<Value> best;                 // value lookups: newest version seen
   std::unordered_map<NodeId, std::uint64_t, NodeIdHash> seq_seen;  // value lookups: 0 = had none
   bool settled = false;                      // value lookups: a read quorum ended it early
+  bool until_converged = false;              // node lookups for a put: end when replies stop improving
   std::function<void(LookupOp&, Millis)> on_done;
   LookupOp(const NodeId& target, const NodeId& self, std::size_t k, std::size_t alpha)
       : lookup(target, self, k, alpha) {}
@@ -272,8 +273,9 @@ struct Engine::Impl {
   std::optional<LinkId> relayed_link(LinkId via, const NodeId& far_end) const;
 
   // engine_operations.cpp: lookups, put, get, ping
+  // until_converged: end once replies stop improving (the final round is left to the caller).
   void start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
-                         std::function<void(LookupOp&, Millis)> on_done);
+                    std::function<void(LookupOp&, Millis)> on_done, bool until_converged = false);
   void drive_lookup(std::uint64_t op_id, Millis now);
   void finish_lookup(std::uint64_t op_id, Millis now);
   bool read_quorum_reached(const LookupOp& op, Millis now) const;
@@ -281,6 +283,7 @@ struct Engine::Impl {
   void replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value,
                  Millis now, std::function<void(const PutResult&)> done);
   std::vector<Contact> lookup_result_with_self(const Lookup& lookup) const;
+  std::vector<Contact> with_self(const NodeId& target, std::vector<Contact> result) const;
   bool lookup_succeeded(const LookupOp& op) const;
   std::vector<Contact> desired_links(Millis now) const;
 

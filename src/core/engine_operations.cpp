@@ -10,10 +10,11 @@ namespace yz {
 
 // The lookup may finish (and be destroyed) inside this call when it has no one to ask.
 void Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
-                                     std::function<void(LookupOp&, Millis)> on_done) {
+                                     std::function<void(LookupOp&, Millis)> on_done, bool until_converged) {
   std::uint64_t op_id = next_op_id++;
   auto op = std::make_unique<LookupOp>(target, self, cfg.k, cfg.alpha);
   op->kind = kind;
+  op->until_converged = until_converged;
   op->started = now;
   op->on_done = std::move(on_done);
   op->lookup.seed(table.closest(target, cfg.k, now));
@@ -63,6 +64,7 @@ void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, cons
     // An Error reply means the peer is alive; only silence counts against it.
     if (!reply) table.record_failure(from, now);
   }
+  if (op.until_converged && op.lookup.converged()) return finish_lookup(op_id, now);
   drive_lookup(op_id, now);
 }
 
@@ -100,9 +102,13 @@ bool Engine::Impl::lookup_succeeded(const LookupOp& op) const {
 }
 
 std::vector<Contact> Engine::Impl::lookup_result_with_self(const Lookup& lookup) const {
-  auto result = lookup.result();
+  return with_self(lookup.target(), lookup.result());
+}
+
+// `result` (nearest `target` first, at most k) with this node in its place
+// when it is a DHT member among the k closest.
+std::vector<Contact> Engine::Impl::with_self(const NodeId& target, std::vector<Contact> result) const {
   if (!role_is_dht_member(cfg.role) || cfg.role == Role::browser) return result;
-  const NodeId& target = lookup.target();
   auto pos = std::find_if(result.begin(), result.end(), [&](const Contact& c) { return closer(target, self, c.id); });
   if (pos == result.end() && result.size() >= cfg.k) return result;
   result.insert(pos, Contact{self, cfg.role, cfg.advertised_addresses});
@@ -163,7 +169,9 @@ void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t
                    }
                    if (state->done) completions.push_back([state] { state->done(state->result); });
                  };
-                 auto targets = lookup_result_with_self(op.lookup);
+                 // The lookup stopped where its final round would begin: the
+                 // Store itself is that round's contact with the k nearest.
+                 auto targets = with_self(op.lookup.target(), op.lookup.nearest());
                  if (!lookup_succeeded(op) || targets.empty()) {
                    state->result.error = "lookup for the key's closest nodes failed: no peer answered (" +
                                          std::to_string(op.lookup.failures()) + " requests failed)";
@@ -194,7 +202,8 @@ void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t
                              if (--state->remaining == 0) finish(at);
                            });
                  }
-               });
+               },
+               true);
 }
 
 // ---- Public API ---------------------------------------------------------------

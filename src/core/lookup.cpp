@@ -162,6 +162,15 @@ std::vector<Contact> Lookup::result() const {
   return out;
 }
 
+std::vector<Contact> Lookup::nearest() const {
+  std::vector<Contact> out;
+  for (const auto& c : candidates_) {
+    if (out.size() >= k_) break;
+    if (c.state != State::failed) out.push_back(c.contact);
+  }
+  return out;
+}
+
 int Lookup::hops() const {
   for (const auto& c : candidates_) {
     if (c.state == State::answered) return c.depth;

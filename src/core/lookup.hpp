@@ -26,6 +26,11 @@ class Lookup {
   void on_failure(const NodeId& from);
 
   bool done() const;
+  // Alpha replies in a row brought nothing closer: the point where the final
+  // round would ask the rest of the k nearest.
+  bool converged() const { return stalled_replies_ >= alpha_; }
+  // The k nearest candidates not known to have failed, answered or not, nearest first.
+  std::vector<Contact> nearest() const;
   const NodeId& target() const { return target_; }
   // The k closest candidates that answered, nearest first.
   std::vector<Contact> result() const;

@@ -25,6 +25,7 @@ struct NodeSettings {
   // engine's default: sockets are cheap here, and a warm pool lets lookups reuse
   // links instead of paying a new TCP + WebSocket + signed handshake per contact.
   std::size_t max_query_links = 128;
+  std::size_t get_quorum = 2;
   Millis query_link_idle_ms = 60'000;
   std::size_t relay_sessions = EngineConfig{}.relay_sessions;
   Millis maintenance_interval_ms = EngineConfig{}.maintenance_interval;

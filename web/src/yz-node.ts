@@ -35,6 +35,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'silent';
 export interface EngineOptions {
   k?: number;
   alpha?: number;
+  getQuorum?: number; // a get answers once this many nodes returned the newest version (default 2; 0: full lookup)
   minLinks?: number;
   maxLinks?: number;
   maxQueryLinks?: number;
@@ -577,6 +578,7 @@ export class YzNode {
     };
     add('k', e.k);
     add('alpha', e.alpha);
+    add('get_quorum', e.getQuorum);
     add('min_links', e.minLinks);
     add('max_links', e.maxLinks);
     add('max_query_links', e.maxQueryLinks);

@@ -170,6 +170,41 @@ TEST(Engine, GetAnswersAtTheReadQuorum) {
   EXPECT_LE(got.requests, 10);
 }
 
+// A put's lookup ends where its final round would begin and the Stores go to
+// the k nearest it knows: fewer requests than a full lookup, and the value
+// still lands on the true k closest nodes of the network.
+TEST(Engine, PutStoresOnTheKClosestWithoutTheFinalLookupRound) {
+  Harness net;
+  build_network(net, 60);
+  net.run_for(30'000);
+  std::size_t writer = 7;
+  auto find_nodes_sent = [&] {
+    return net[writer].engine->metrics().out[message_type_index(static_cast<std::uint8_t>(MessageType::find_node))].messages;
+  };
+  std::uint64_t before = find_nodes_sent();
+  PutResult put;
+  net[writer].engine->put(as_bytes("placed"), to_bytes("v"), 600, net.now(), [&](const PutResult& r) { put = r; });
+  net.pump(writer);
+  net.run_for(3'000);
+  ASSERT_TRUE(put.ok) << put.error;
+  EXPECT_EQ(put.replicas_acked, 20);
+  std::uint64_t put_queries = find_nodes_sent() - before;
+  LookupResult full;
+  NodeId key = net[writer].engine->key_id(as_bytes("placed"));
+  net[writer].engine->find_node(key, net.now(), [&](const LookupResult& r) { full = r; });
+  net.pump(writer);
+  net.run_for(3'000);
+  ASSERT_TRUE(full.ok) << full.error;
+  EXPECT_LT(put_queries, static_cast<std::uint64_t>(full.requests)) << "the put ran a full lookup";
+  std::size_t holders = 0;
+  for (const auto& c : full.closest) {
+    for (std::size_t i = 0; i < net.size(); ++i) {
+      if (net[i].engine->id() == c.id) holders += net[i].engine->status(net.now()).stored_values > 0 ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(holders, full.closest.size()) << "a node among the k closest lacks the value";
+}
+
 // get_quorum 0: every value lookup runs to the end (the k nearest all asked).
 TEST(Engine, GetQuorumZeroRunsTheLookupToTheEnd) {
   Harness net;

@@ -29,6 +29,7 @@ TEST(NodeSettings, FlagsReachTheEngineConfig) {
   s.peers = {"ws://10.0.0.2:7402/"};
   s.min_links = 4;
   s.max_links = 6;
+  s.get_quorum = 3;
   s.maintenance_interval_ms = 500;
   s.self_lookup_interval_ms = 2000;
   s.request_timeout_ms = 300;
@@ -46,6 +47,7 @@ TEST(NodeSettings, FlagsReachTheEngineConfig) {
   EXPECT_EQ(c.seeds, (std::vector<std::string>{"ws://10.0.0.1:7400/", "ws://10.0.0.2:7402/"}));
   EXPECT_EQ(c.min_links, 4u);
   EXPECT_EQ(c.max_links, 6u);
+  EXPECT_EQ(c.get_quorum, 3u);
   EXPECT_EQ(c.maintenance_interval, 500);
   EXPECT_EQ(c.self_lookup_interval, 2000);
   EXPECT_EQ(c.request_timeout, 300);
@@ -97,6 +99,9 @@ TEST(NodeSettings, BadFlagsAreNamedWithTheFix) {
   s = {};
   s.routed_request_timeout_ms = 5;
   EXPECT_EQ(error_of(s), "--routed-request-timeout-ms must be at least 10 (got 5)");
+  s = {};
+  s.get_quorum = 21;
+  EXPECT_EQ(error_of(s), "--get-quorum 21 is above 20: no get could reach it (k = 20 replicas)");
   s = {};
   s.build_id = "has space";
   EXPECT_NE(error_of(s).find("--build-id"), std::string::npos);

@@ -284,6 +284,9 @@ std::string parse_config(std::string_view text, NodeSetup& setup) {
     } else if (k == "alpha") {
       if (!need_int(1, 16)) return "alpha must be 1..16";
       c.alpha = static_cast<std::size_t>(n);
+    } else if (k == "get_quorum") {
+      if (!need_int(0, 64)) return "get_quorum must be 0..64";
+      c.get_quorum = static_cast<std::size_t>(n);
     } else if (k == "min_links") {
       if (!need_int(0, 1000)) return "min_links must be 0..1000";
       c.min_links = static_cast<std::size_t>(n);
