@@ -36,6 +36,29 @@ void build_network(Harness& net, std::size_t dht_nodes, EngineConfig config = {}
   }
 }
 
+// One operation on node i, run until it settles (or `ms` simulated ms pass).
+PutResult put_on(Harness& net, std::size_t i, std::string_view key, std::string_view value, Millis ms = 3'000) {
+  PutResult out;
+  net[i].engine->put(as_bytes(key), to_bytes(value), 600, net.now(), [&](const PutResult& r) { out = r; });
+  net.pump(i);
+  net.run_for(ms);
+  return out;
+}
+GetResult get_on(Harness& net, std::size_t i, std::string_view key, Millis ms = 3'000) {
+  GetResult out;
+  net[i].engine->get(as_bytes(key), net.now(), [&](const GetResult& r) { out = r; });
+  net.pump(i);
+  net.run_for(ms);
+  return out;
+}
+LookupResult find_on(Harness& net, std::size_t i, const NodeId& target, Millis ms = 3'000) {
+  LookupResult out;
+  net[i].engine->find_node(target, net.now(), [&](const LookupResult& r) { out = r; });
+  net.pump(i);
+  net.run_for(ms);
+  return out;
+}
+
 TEST(Engine, TwoNodesHandshakeAndBecomeHealthy) {
   Harness net;
   net.add(Role::genesis, {});
@@ -146,25 +169,15 @@ TEST(Engine, GetAnswersAtTheReadQuorum) {
   Harness net;
   build_network(net, 60);
   net.run_for(30'000);
-  PutResult put;
-  net[5].engine->put(as_bytes("quorum"), to_bytes("v1"), 600, net.now(), [&](const PutResult& r) { put = r; });
-  net.pump(5);
-  net.run_for(3'000);
+  PutResult put = put_on(net, 5, "quorum", "v1");
   ASSERT_TRUE(put.ok) << put.error;
   EXPECT_EQ(put.replicas_acked, 20);
   std::size_t reader = 40;
-  GetResult got;
-  net[reader].engine->get(as_bytes("quorum"), net.now(), [&](const GetResult& r) { got = r; });
-  net.pump(reader);
-  net.run_for(3'000);
+  GetResult got = get_on(net, reader, "quorum");
   ASSERT_TRUE(got.found) << got.error;
   EXPECT_EQ(to_string(got.value), "v1");
   EXPECT_EQ(got.seq, put.seq);
-  LookupResult full;
-  net[reader].engine->find_node(net[reader].engine->key_id(as_bytes("quorum")), net.now(),
-                                [&](const LookupResult& r) { full = r; });
-  net.pump(reader);
-  net.run_for(3'000);
+  LookupResult full = find_on(net, reader, net[reader].engine->key_id(as_bytes("quorum")));
   ASSERT_TRUE(full.ok) << full.error;
   EXPECT_LT(got.requests, full.requests) << "the get ran as long as a full lookup";
   EXPECT_LE(got.requests, 10);
@@ -182,18 +195,11 @@ TEST(Engine, PutStoresOnTheKClosestWithoutTheFinalLookupRound) {
     return net[writer].engine->metrics().out[message_type_index(static_cast<std::uint8_t>(MessageType::find_node))].messages;
   };
   std::uint64_t before = find_nodes_sent();
-  PutResult put;
-  net[writer].engine->put(as_bytes("placed"), to_bytes("v"), 600, net.now(), [&](const PutResult& r) { put = r; });
-  net.pump(writer);
-  net.run_for(3'000);
+  PutResult put = put_on(net, writer, "placed", "v");
   ASSERT_TRUE(put.ok) << put.error;
   EXPECT_EQ(put.replicas_acked, 20);
   std::uint64_t put_queries = find_nodes_sent() - before;
-  LookupResult full;
-  NodeId key = net[writer].engine->key_id(as_bytes("placed"));
-  net[writer].engine->find_node(key, net.now(), [&](const LookupResult& r) { full = r; });
-  net.pump(writer);
-  net.run_for(3'000);
+  LookupResult full = find_on(net, writer, net[writer].engine->key_id(as_bytes("placed")));
   ASSERT_TRUE(full.ok) << full.error;
   EXPECT_LT(put_queries, static_cast<std::uint64_t>(full.requests)) << "the put ran a full lookup";
   std::size_t holders = 0;
@@ -212,15 +218,9 @@ TEST(Engine, GetQuorumZeroRunsTheLookupToTheEnd) {
   to_the_end.get_quorum = 0;
   build_network(net, 40, to_the_end);
   net.run_for(30'000);
-  PutResult put;
-  net[5].engine->put(as_bytes("k"), to_bytes("v"), 600, net.now(), [&](const PutResult& r) { put = r; });
-  net.pump(5);
-  net.run_for(3'000);
+  PutResult put = put_on(net, 5, "k", "v");
   ASSERT_TRUE(put.ok) << put.error;
-  GetResult got;
-  net[30].engine->get(as_bytes("k"), net.now(), [&](const GetResult& r) { got = r; });
-  net.pump(30);
-  net.run_for(3'000);
+  GetResult got = get_on(net, 30, "k");
   ASSERT_TRUE(got.found) << got.error;
   EXPECT_GE(got.requests, 20);
 }
