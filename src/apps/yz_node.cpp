@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   app.add_option("--peer", s.peers, "ws:// URL of a known node (repeatable)")->envname("YZ_PEER")->delimiter(',');
   app.add_option("--identity", s.identity, "key file (created if missing); default: a fresh in-memory identity")
       ->envname("YZ_IDENTITY");
+  app.add_option("--instances", s.instances,
+                 "run this many nodes in one process, on consecutive ports from --listen's (fresh identities)")
+      ->envname("YZ_INSTANCES")
+      ->capture_default_str();
   app.add_option("--min-links", s.min_links, "links the connection policy keeps at least")
       ->envname("YZ_MIN_LINKS")
       ->capture_default_str();
@@ -91,5 +95,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   yz::net::configure_logging(s.log_level);
+  if (!outcome.instances.empty()) return yz::net::run_programs(std::move(outcome.instances), outcome.warnings);
   return yz::net::run_program(std::move(*outcome.options), outcome.warnings);
 }

@@ -16,6 +16,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <algorithm>
+#include <thread>
 #include <variant>
 
 #include "crypto/sodium_crypto.hpp"
@@ -289,25 +291,50 @@ void configure_logging(const std::string& level) {
                                                                                : spdlog::level::info);
 }
 
-int run_program(RuntimeOptions options, const std::vector<std::string>& warnings) {
-  std::string program = options.program;
-  for (const auto& w : warnings) spdlog::warn("{}", w);
-  NodeRuntime runtime(std::move(options));
-  if (auto error = runtime.open()) {
-    spdlog::error("{} cannot start: {}", program, *error);
-    return 1;
-  }
+namespace {
+// One stable line on stdout per node: launchers and people read it.
+void print_started(const NodeRuntime& runtime, const std::string& program) {
   const auto& config = runtime.config();
   std::string advertised;
   for (const auto& a : config.advertised_addresses) advertised += (advertised.empty() ? "" : ",") + a;
-  // One stable line on stdout: launchers and people read it.
   std::fprintf(stdout, "%s started: role=%s id=%s listen=%s advertise=%s build=%s\n", program.c_str(),
                std::string(role_name(config.role)).c_str(), runtime.id().hex().c_str(), runtime.listen_url().c_str(),
                advertised.c_str(), config.build_id.c_str());
   std::fflush(stdout);
   spdlog::info("{} {} listening on {} (HTTP API on the same port: {}health)", program, runtime.id().short_hex(),
                runtime.listen_url(), "http" + runtime.listen_url().substr(2));
-  return runtime.run();
+}
+}  // namespace
+
+int run_program(RuntimeOptions options, const std::vector<std::string>& warnings) {
+  std::vector<RuntimeOptions> one;
+  one.push_back(std::move(options));
+  return run_programs(std::move(one), warnings);
+}
+
+int run_programs(std::vector<RuntimeOptions> nodes, const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  std::vector<std::unique_ptr<NodeRuntime>> runtimes;
+  std::vector<std::string> programs;
+  for (auto& options : nodes) {
+    programs.push_back(options.program);
+    runtimes.push_back(std::make_unique<NodeRuntime>(std::move(options)));
+    if (auto error = runtimes.back()->open()) {
+      spdlog::error("{} cannot start: {}", programs.back(), *error);
+      return 1;
+    }
+  }
+  for (std::size_t i = 0; i < runtimes.size(); ++i) print_started(*runtimes[i], programs[i]);
+  // Each node runs its own io_context on its own thread (the first on this
+  // one); every node sees SIGINT/SIGTERM and stops gracefully.
+  std::vector<int> codes(runtimes.size(), 0);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < runtimes.size(); ++i) {
+    threads.emplace_back([&, i] { codes[i] = runtimes[i]->run(); });
+  }
+  codes[0] = runtimes[0]->run();
+  for (auto& t : threads) t.join();
+  return *std::max_element(codes.begin(), codes.end());
 }
 
 }  // namespace yz::net

@@ -58,5 +58,8 @@ void configure_logging(const std::string& level);
 // opens the runtime, prints one startup line on stdout, then runs.
 // Returns the exit code (1 when the node cannot start).
 int run_program(RuntimeOptions options, const std::vector<std::string>& warnings);
+// The same for several nodes in one process (yz-node --instances N): each
+// runs on its own thread with its own io_context, port, identity and HTTP API.
+int run_programs(std::vector<RuntimeOptions> nodes, const std::vector<std::string>& warnings);
 
 }  // namespace yz::net

@@ -8,6 +8,8 @@ namespace yz::net {
 
 namespace {
 
+constexpr std::size_t kMaxInstances = 1000;
+
 bool valid_build_id(const std::string& id) {
   if (id.empty() || id.size() > kMaxBuildIdLength) return false;
   for (char c : id) {
@@ -124,6 +126,26 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
   config.version_max = static_cast<std::uint16_t>(s.protocol_max);
 
   options.identity_path = s.identity;
+  if (s.instances < 1 || s.instances > kMaxInstances)
+    return fail("--instances " + std::to_string(s.instances) + " is outside 1.." + std::to_string(kMaxInstances));
+  if (s.instances > 1) {
+    if (program == Program::bootstrap) return fail("--instances: yz-bootstrap runs one server per process");
+    if (!s.identity.empty())
+      return fail("--instances " + std::to_string(s.instances) +
+                  " with --identity: the nodes cannot share one key file; leave --identity out (fresh identities)");
+    if (!s.advertise.empty())
+      return fail("--instances " + std::to_string(s.instances) +
+                  " with --advertise: each node advertises its own port; leave --advertise out");
+    if (options.listen.port != 0 && options.listen.port + s.instances - 1 > 65535)
+      return fail("--instances " + std::to_string(s.instances) + " from port " + std::to_string(options.listen.port) +
+                  " runs past port 65535: lower --listen's port");
+    for (std::size_t i = 0; i < s.instances; ++i) {
+      RuntimeOptions one = options;
+      if (one.listen.port != 0) one.listen.port = static_cast<std::uint16_t>(options.listen.port + i);
+      one.program = options.program + "#" + std::to_string(i);
+      out.instances.push_back(std::move(one));
+    }
+  }
   out.options = std::move(options);
   return out;
 }

@@ -19,6 +19,7 @@ struct NodeSettings {
   std::vector<std::string> bootstrap;
   std::vector<std::string> peers;
   std::string identity;                // empty = fresh in-memory identity
+  std::size_t instances = 1;           // nodes this process runs (consecutive ports from --listen)
   std::size_t min_links = EngineConfig{}.min_links;
   std::size_t max_links = EngineConfig{}.max_links;
   // Server nodes keep a larger, longer-lived pool of query links than the
@@ -47,6 +48,7 @@ inline constexpr const char* kDefaultBootstrapListen = "127.0.0.1:8999";
 
 struct SettingsOutcome {
   std::optional<RuntimeOptions> options;  // set when the settings are usable
+  std::vector<RuntimeOptions> instances;  // --instances N > 1: one per node, listen ports counted up
   std::string error;                      // else: the first problem, naming the flag
   std::vector<std::string> warnings;      // usable but probably not what was meant
 };

@@ -100,11 +100,40 @@ TEST(NodeSettings, BadFlagsAreNamedWithTheFix) {
   s.routed_request_timeout_ms = 5;
   EXPECT_EQ(error_of(s), "--routed-request-timeout-ms must be at least 10 (got 5)");
   s = {};
+  s.instances = 2;
+  s.identity = "node.key";
+  EXPECT_EQ(error_of(s), "--instances 2 with --identity: the nodes cannot share one key file; leave --identity out "
+                         "(fresh identities)");
+  s = {};
+  s.instances = 3;
+  s.listen = "127.0.0.1:65534";
+  EXPECT_EQ(error_of(s), "--instances 3 from port 65534 runs past port 65535: lower --listen's port");
+  s = {};
+  s.instances = 0;
+  EXPECT_EQ(error_of(s), "--instances 0 is outside 1..1000");
+  s = {};
   s.get_quorum = 21;
   EXPECT_EQ(error_of(s), "--get-quorum 21 is above 20: no get could reach it (k = 20 replicas)");
   s = {};
   s.build_id = "has space";
   EXPECT_NE(error_of(s).find("--build-id"), std::string::npos);
+}
+
+TEST(NodeSettings, InstancesCountPortsUpAndNameEachNode) {
+  NodeSettings s;
+  s.instances = 3;
+  s.listen = "127.0.0.1:7500";
+  s.peers = {"ws://127.0.0.1:7401/"};
+  auto out = runtime_options_from(s, Program::node);
+  ASSERT_TRUE(out.options) << out.error;
+  ASSERT_EQ(out.instances.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(out.instances[i].listen.port, 7500 + i);
+    EXPECT_EQ(out.instances[i].program, "yz-node#" + std::to_string(i));
+    EXPECT_EQ(out.instances[i].engine.seeds, s.peers);
+  }
+  s.instances = 1;
+  EXPECT_TRUE(runtime_options_from(s, Program::node).instances.empty());
 }
 
 TEST(NodeSettings, DhtNodeWithoutSeedsIsWarnedAbout) {
