@@ -85,6 +85,18 @@ def proc_mem_kb(pid):
     return rss, uss, pss
 
 
+def proc_anon_kb(pid):
+    """RssAnon in KiB (anonymous resident memory: what nodes allocate)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def udp_port_free(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -484,6 +496,52 @@ class YzNet:
             "pss_kb": sum(x[2] for x in m) / len(m),
         }
 
+    def shared_process_memory(self, count):
+        """Memory per node when yz nodes share one process, as OpenDHT's do:
+        `yz-node --instances 1` and `--instances count` join the network; the
+        figure is the growth of anonymous resident memory per extra node,
+        (RssAnon(count) - RssAnon(1)) / (count - 1). Both stop afterwards, so
+        the timed phases run on the N-node network only."""
+        genesis = next(port for name, port, _ in self.nodes if name == "genesis")
+        first = self.port_base + 900
+        procs = []
+        try:
+            for n_inst, port in ((1, first), (count, first + 1)):
+                cmd = [os.path.join(self.bin, "yz-node"), "--instances", str(n_inst), "--listen",
+                       "127.0.0.1:%d" % port, "--peer", "ws://127.0.0.1:%d/" % genesis,
+                       "--log-level", self.args.yz_log_level, *self.args.yz_node_arg]
+                out = open(os.path.join(os.path.dirname(self.dir), "shared-%d.log" % n_inst), "w")
+                procs.append((n_inst, port, subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                                              start_new_session=True)))
+            pool = HttpPool(2.0)
+            deadline = time.perf_counter() + 120
+            while True:
+                healthy = 0
+                for n_inst, port, _ in procs:
+                    for i in range(n_inst):
+                        try:
+                            _, status, raw = pool.request(port + i, "GET", "/health")
+                            healthy += 1 if status == 200 and json.loads(raw).get("healthy") else 0
+                        except Exception:  # not listening yet
+                            pass
+                if healthy == 1 + count or time.perf_counter() > deadline:
+                    break
+                time.sleep(0.25)
+            pool.close()
+            time.sleep(self.args.settle)
+            one, many = (proc_anon_kb(p.pid) for _, _, p in procs)
+            rss_many = proc_mem_kb(procs[1][2].pid)[0]
+            return {"kb_per_node": (many - one) / (count - 1), "nodes": count, "healthy": healthy,
+                    "anon_one_kb": one, "anon_many_kb": many, "rss_many_kb": rss_many}
+        finally:
+            for _, _, p in procs:
+                p.terminate()
+            for _, _, p in procs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
     def throughput(self, threads, duration, seed, prefix):
         lock = threading.Lock()
         res = {"ops": 0, "pairs": 0, "failures": 0, "pair_ms": [], "client_cpu_s": 0.0, "errors": []}
@@ -583,6 +641,11 @@ def measure_size(n, args, workdir, rnd):
         res["ready_trace"] = {"yz": yz.ready_trace, "OpenDHT": odht.ready_trace[::5]}
         time.sleep(args.settle)
         res["mem_ready"] = {"yz": yz.memory(), "OpenDHT": odht.memory()}
+        if args.yz_shared_nodes > 1:
+            res["yz_shared"] = yz.shared_process_memory(args.yz_shared_nodes)
+            log("[%d nodes] yz nodes sharing one process: %.0f KiB per node (%d of %d healthy)" %
+                (n, res["yz_shared"]["kb_per_node"], res["yz_shared"]["healthy"], 1 + args.yz_shared_nodes))
+            time.sleep(args.settle)
 
         yz.warm()
         # Warm-up pairs on both, not recorded.
@@ -720,6 +783,12 @@ def figures(res, args):
                      m["OpenDHT"]["probe_rss_kb"], "VmRSS: yz-node vs dhtnode"))
         rows.append(("private memory per node process %s" % label, "KiB", "lower", m["yz"]["uss_kb"],
                      m["OpenDHT"]["probe_uss_kb"], "USS (Private_Clean+Private_Dirty): yz-node vs dhtnode"))
+    if "yz_shared" in res:
+        sh = res["yz_shared"]
+        rows.append(("memory per node at ready, nodes sharing one process", "KiB", "lower", sh["kb_per_node"],
+                     res["mem_ready"]["OpenDHT"]["inproc_kb_per_node"],
+                     "anonymous RSS growth per node: yz-node --instances %d vs 1 (%d of %d healthy); OpenDHT: "
+                     "its in-process nodes" % (sh["nodes"], sh["healthy"], sh["nodes"] + 1)))
     # yz-only context
     nan = float("nan")
     for p in (50, 99):
@@ -866,7 +935,11 @@ Settings (both systems run on this machine at the same time, on 127.0.0.1 only):
                            in every node), and mean private memory (USS). OpenDHT: growth of a node process's
                            anonymous resident memory (RssAnon) since just before its first node started / nodes
                            in it (RssAnon, not VmRSS: VmRSS drops whenever the kernel evicts clean library pages),
-                           and the dhtnode processes' VmRSS/USS for the one-process-per-node comparison.""".format(
+                           and the dhtnode processes' VmRSS/USS for the one-process-per-node comparison.
+                           yz nodes sharing one process: after the ready figures, `yz-node --instances 1` and
+                           `yz-node --instances {shared}` join the network; (RssAnon of the second - RssAnon of the
+                           first) / ({shared} - 1), once all are healthy; both stop before the timed phases.""".format(
+        shared=args.yz_shared_nodes,
         sizes=",".join(str(s) for s in args.sizes), yzlog=args.yz_log_level,
         yzargs=("; extra node args: " + " ".join(args.yz_node_arg)) if args.yz_node_arg else "",
         yzport=args.yz_port, yzbin=args.yz_bin, odv=sh("dpkg-query -W -f='${Version}' python3-opendht"),
@@ -887,6 +960,10 @@ def targets_text(results):
                 out.append("- %s p%d at 100 nodes: yz/OpenDHT = %.2f (target <= 0.5): %s" %
                            (label, p, r, "met" if r <= 0.5 else "NOT met"))
         m = res["mem_ready"]
+        if "yz_shared" in res:
+            r0 = ratio(res["yz_shared"]["kb_per_node"], m["OpenDHT"]["inproc_kb_per_node"])
+            out.append("- memory per node at 100 nodes, nodes sharing one process on both sides: yz/OpenDHT = %.2f "
+                       "(target <= 1): %s" % (r0, "met" if r0 <= 1 else "NOT met"))
         r1 = ratio(m["yz"]["rss_kb"], m["OpenDHT"]["inproc_kb_per_node"])
         r2 = ratio(m["yz"]["rss_kb"], m["OpenDHT"]["probe_rss_kb"])
         out.append("- memory per node at 100 nodes vs OpenDHT nodes sharing one process: yz/OpenDHT = %.1f "
@@ -986,6 +1063,9 @@ def main():
     ap.add_argument("--yz-node-arg", action="append", default=[], help="extra yz-node argument (repeatable)")
     ap.add_argument("--odht-port", type=int, default=29100, help="first UDP port of the OpenDHT network (default 29100; below the ephemeral range)")
     ap.add_argument("--odht-netid", type=int, default=0x597A, help="private OpenDHT network id (default 22906)")
+    ap.add_argument("--yz-shared-nodes", type=int, default=50,
+                    help="yz nodes in one process (yz-node --instances) for the shared-process memory figure; "
+                         "0 or 1 skips it (default 50)")
     ap.add_argument("--odht-per-process", type=int, default=250, help="OpenDHT nodes per process (default 250)")
     ap.add_argument("--odht-probes", type=int, default=2, help="OpenDHT nodes run as dhtnode processes (default 2)")
     ap.add_argument("--odht-ready-good", type=int, default=3,
