@@ -87,8 +87,9 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
     if (s.query_link_idle_ms < 100)
       return fail("--query-link-idle-ms must be at least 100 (got " + std::to_string(s.query_link_idle_ms) + ")");
     config.max_query_links = s.max_query_links;
-    if (s.get_quorum > 20)
-      return fail("--get-quorum " + std::to_string(s.get_quorum) + " is above 20: no get could reach it (k = 20 replicas)");
+    if (s.get_quorum > config.k)
+      return fail("--get-quorum " + std::to_string(s.get_quorum) + " is above " + std::to_string(config.k) +
+                  ": no get could reach it (k = " + std::to_string(config.k) + " replicas)");
     config.get_quorum = s.get_quorum;
     if (s.relay_sessions > 100'000)
       return fail("--relay-sessions " + std::to_string(s.relay_sessions) + " is above the limit of 100000");
