@@ -551,6 +551,10 @@ NodeId Engine::key_id(BytesView user_key) const { return NodeId{impl_->crypto.sh
 
 Status Engine::status(Millis now) const { return impl_->status(now); }
 const Metrics& Engine::metrics() const { return impl_->metrics; }
+std::optional<std::uint64_t> Engine::stored_seq(const NodeId& key, Millis now) const {
+  const auto* held = impl_->store.get(key, now);
+  return held ? std::optional<std::uint64_t>(held->seq) : std::nullopt;
+}
 std::vector<RoutingEntry> Engine::routing_entries() const {
   if (impl_->cfg.role != Role::bootstrap) return impl_->table.entries();
   // The bootstrap server's table is its registry of recently seen nodes.

@@ -251,6 +251,8 @@ class Engine {
   Status status(Millis now) const;
   const Metrics& metrics() const;
   std::vector<RoutingEntry> routing_entries() const;
+  // The seq of the live value this node stores under `key` (from key_id), if any.
+  std::optional<std::uint64_t> stored_seq(const NodeId& key, Millis now) const;
 
   struct Impl;  // opaque; defined in engine_impl.hpp for the engine's own files
 

@@ -141,7 +141,7 @@ struct LookupOp {
   std::optional<Value> best;                 // value lookups: newest version seen
   std::unordered_map<NodeId, std::uint64_t, NodeIdHash> seq_seen;  // value lookups: 0 = had none
   bool settled = false;                      // value lookups: a read quorum ended it early
-  bool until_converged = false;              // node lookups for a put: end when replies stop improving
+  std::function<void(LookupOp&, Millis)> on_converged;  // puts: run once when replies stop improving
   std::function<void(LookupOp&, Millis)> on_done;
   LookupOp(const NodeId& target, const NodeId& self, std::size_t k, std::size_t alpha)
       : lookup(target, self, k, alpha) {}
@@ -273,9 +273,11 @@ struct Engine::Impl {
   std::optional<LinkId> relayed_link(LinkId via, const NodeId& far_end) const;
 
   // engine_operations.cpp: lookups, put, get, ping
-  // until_converged: end once replies stop improving (the final round is left to the caller).
+  // on_converged runs once, when replies stop improving (where the final round
+  // begins); the lookup then runs on to its end and calls on_done.
   void start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
-                    std::function<void(LookupOp&, Millis)> on_done, bool until_converged = false);
+                    std::function<void(LookupOp&, Millis)> on_done,
+                    std::function<void(LookupOp&, Millis)> on_converged = {});
   void drive_lookup(std::uint64_t op_id, Millis now);
   void finish_lookup(std::uint64_t op_id, Millis now);
   bool read_quorum_reached(const LookupOp& op, Millis now) const;

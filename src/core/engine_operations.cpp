@@ -3,6 +3,7 @@
 // run when the current input call returns.
 #include <algorithm>
 #include <memory>
+#include <unordered_set>
 
 #include "core/engine_impl.hpp"
 
@@ -10,11 +11,12 @@ namespace yz {
 
 // The lookup may finish (and be destroyed) inside this call when it has no one to ask.
 void Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
-                                     std::function<void(LookupOp&, Millis)> on_done, bool until_converged) {
+                                std::function<void(LookupOp&, Millis)> on_done,
+                                std::function<void(LookupOp&, Millis)> on_converged) {
   std::uint64_t op_id = next_op_id++;
   auto op = std::make_unique<LookupOp>(target, self, cfg.k, cfg.alpha);
   op->kind = kind;
-  op->until_converged = until_converged;
+  op->on_converged = std::move(on_converged);
   op->started = now;
   op->on_done = std::move(on_done);
   op->lookup.seed(table.closest(target, cfg.k, now));
@@ -64,7 +66,11 @@ void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, cons
     // An Error reply means the peer is alive; only silence counts against it.
     if (!reply) table.record_failure(from, now);
   }
-  if (op.until_converged && op.lookup.converged()) return finish_lookup(op_id, now);
+  if (op.on_converged && op.lookup.converged()) {
+    auto converged = std::move(op.on_converged);
+    op.on_converged = nullptr;
+    converged(op, now);  // may send requests whose synchronous failure ends this lookup
+  }
   drive_lookup(op_id, now);
 }
 
@@ -146,64 +152,83 @@ void Engine::Impl::start_self_lookup(Millis now) {
   });
 }
 
+// A put sends its Stores when the lookup converges (where the final round
+// would begin: the Store is that round's contact with the k nearest) and
+// answers when they are acknowledged. The lookup runs on in the background;
+// nodes that enter the final k closest after the first Stores get the value
+// then, so placement is exact even when convergence missed part of the k closest.
 void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value, Millis now,
                              std::function<void(const PutResult&)> done) {
-  start_lookup(LookupOp::Kind::node, key, now,
-               [this, key, seq, ttl_seconds, value = std::move(value), done](LookupOp& op, Millis t) {
-                 struct PutState {
-                   PutResult result;
-                   std::size_t remaining = 0;
-                   std::function<void(const PutResult&)> done;
-                 };
-                 auto state = std::make_shared<PutState>();
-                 state->result.key = key;
-                 state->result.seq = seq;
-                 state->done = done;
-                 auto finish = [this, state, started = op.started](Millis at) {
-                   auto& r = state->result;
-                   r.ok = r.replicas_acked > 0;
-                   r.elapsed = at - started;
-                   if (!r.ok && r.error.empty()) {
-                     r.error = "no replica stored the value";
-                     if (!r.refusals.empty()) r.error += ": " + r.refusals.front();
-                   }
-                   if (state->done) completions.push_back([state] { state->done(state->result); });
-                 };
-                 // The lookup stopped where its final round would begin: the
-                 // Store itself is that round's contact with the k nearest.
-                 auto targets = with_self(op.lookup.target(), op.lookup.nearest());
-                 if (!lookup_succeeded(op) || targets.empty()) {
-                   state->result.error = "lookup for the key's closest nodes failed: no peer answered (" +
-                                         std::to_string(op.lookup.failures()) + " requests failed)";
-                   return finish(t);
-                 }
-                 state->result.replicas_tried = static_cast<int>(targets.size());
-                 state->remaining = targets.size();
-                 for (const auto& target : targets) {
-                   if (target.id == self) {
-                     auto outcome = store.put(key, seq, value, t + Millis{ttl_seconds} * 1000, t);
-                     if (store_accepted(outcome)) {
-                       ++state->result.replicas_acked;
-                     } else {
-                       state->result.refusals.push_back(self.short_hex() + " (this node): refused");
-                     }
-                     if (--state->remaining == 0) finish(t);
-                     continue;
-                   }
-                   std::string peer = target.id.short_hex();
-                   request(target, Store{0, key, seq, ttl_seconds, value}, t,
-                           [state, peer, finish](const ReplyOutcome& outcome, Millis at) {
-                             if (outcome.reply && std::holds_alternative<StoreAck>(*outcome.reply)) {
-                               ++state->result.replicas_acked;
-                             } else {
-                               state->result.refusals.push_back(
-                                   peer + ": " + (outcome.error.empty() ? "unexpected reply" : outcome.error));
-                             }
-                             if (--state->remaining == 0) finish(at);
-                           });
-                 }
-               },
-               true);
+  struct PutState {
+    PutResult result;
+    std::size_t remaining = 0;
+    bool sent = false;  // the first Stores went out
+    Bytes value;
+    std::unordered_set<NodeId, NodeIdHash> stored_on;
+    std::function<void(const PutResult&)> done;
+  };
+  auto state = std::make_shared<PutState>();
+  state->result.key = key;
+  state->result.seq = seq;
+  state->done = std::move(done);
+  state->value = std::move(value);
+  auto finish = [this, state, started = now](Millis at) {
+    auto& r = state->result;
+    r.ok = r.replicas_acked > 0;
+    r.elapsed = at - started;
+    if (!r.ok && r.error.empty()) {
+      r.error = "no replica stored the value";
+      if (!r.refusals.empty()) r.error += ": " + r.refusals.front();
+    }
+    if (state->done) completions.push_back([state] { state->done(state->result); });
+  };
+  auto store_on = [this, state, key, seq, ttl_seconds](const Contact& target, Millis t, ReplyHandler on_reply) {
+    state->stored_on.insert(target.id);
+    if (target.id != self) {
+      return request(target, Store{0, key, seq, ttl_seconds, state->value}, t, std::move(on_reply));
+    }
+    Message ack = StoreAck{};
+    ReplyOutcome local;
+    if (store_accepted(store.put(key, seq, state->value, t + Millis{ttl_seconds} * 1000, t))) {
+      local.reply = &ack;
+    } else {
+      local.error = "refused";
+    }
+    on_reply(local, t);
+  };
+  auto send_first = [this, state, finish, store_on](LookupOp& op, Millis t) {
+    state->sent = true;
+    auto targets = with_self(op.lookup.target(), op.lookup.nearest());
+    if (!lookup_succeeded(op) || targets.empty()) {
+      state->result.error = "lookup for the key's closest nodes failed: no peer answered (" +
+                            std::to_string(op.lookup.failures()) + " requests failed)";
+      return finish(t);
+    }
+    state->result.replicas_tried = static_cast<int>(targets.size());
+    state->remaining = targets.size();
+    for (const auto& target : targets) {
+      std::string peer = target.id.short_hex() + (target.id == self ? " (this node)" : "");
+      store_on(target, t, [state, peer, finish](const ReplyOutcome& outcome, Millis at) {
+        if (outcome.reply && std::holds_alternative<StoreAck>(*outcome.reply)) {
+          ++state->result.replicas_acked;
+        } else {
+          state->result.refusals.push_back(peer + ": " + (outcome.error.empty() ? "unexpected reply" : outcome.error));
+        }
+        if (--state->remaining == 0) finish(at);
+      });
+    }
+  };
+  start_lookup(
+      LookupOp::Kind::node, key, now,
+      [this, state, send_first, store_on](LookupOp& op, Millis t) {
+        if (!state->sent) return send_first(op, t);  // the lookup ended before it converged
+        for (const auto& target : with_self(op.lookup.target(), op.lookup.result())) {
+          if (state->stored_on.count(target.id) != 0) continue;
+          if (cfg.metrics_enabled) ++metrics.replicas_placed_late;
+          store_on(target, t, [](const ReplyOutcome&, Millis) {});
+        }
+      },
+      send_first);
 }
 
 // ---- Public API ---------------------------------------------------------------
