@@ -380,6 +380,7 @@ class YzNet:
         self.ready_s = None
         self.pool = HttpPool(args.http_timeout)
         self.up_output = ""
+        self.shared = None     # layout "shared": the yz-node --instances process
         self.all_but_genesis_s = float("nan")
         self.ready_trace = []
 
@@ -389,6 +390,11 @@ class YzNet:
     def start(self):
         # N DHT nodes = 1 genesis + (N-1) dht nodes; no bridges (bridges are DHT
         # nodes too, but exist to onboard browsers); plus the bootstrap server.
+        # Layout "shared": the cluster is the bootstrap server and the genesis,
+        # and the N-1 dht nodes run in one `yz-node --instances` process.
+        self.shared = None
+        if self.args.yz_layout == "shared":
+            return self.start_shared()
         cmd = [os.path.join(self.bin, "yz"), "cluster", "up", "--nodes", str(self.n - 1), "--bridges", "0",
                "--base-port", str(self.port_base), "--dir", self.dir,
                "--health-timeout", str(self.args.ready_timeout), "--log-level", self.args.yz_log_level]
@@ -417,6 +423,60 @@ class YzNet:
                 self.nodes.append((node["name"], node["port"], node["pid"]))
         if len(self.nodes) != self.n:
             raise RuntimeError("yz cluster has %d DHT nodes, wanted %d" % (len(self.nodes), self.n))
+
+    def start_shared(self):
+        t0 = time.perf_counter()
+        cmd = [os.path.join(self.bin, "yz"), "cluster", "up", "--nodes", "0", "--bridges", "0",
+               "--base-port", str(self.port_base), "--dir", self.dir,
+               "--health-timeout", str(self.args.ready_timeout), "--log-level", self.args.yz_log_level]
+        for a in self.args.yz_node_arg:
+            cmd.append("--node-arg=" + a)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=self.args.ready_timeout + 120)
+        self.up_output = r.stdout + r.stderr
+        if r.returncode != 0:
+            raise RuntimeError("yz cluster up failed (exit %d):\n%s" % (r.returncode, self.up_output[-4000:]))
+        with open(os.path.join(self.dir, "cluster.json")) as f:
+            state = json.load(f)
+        for node in state["nodes"]:
+            self.all_pids.append(node["pid"])
+            if node["role"] != "bootstrap":
+                self.nodes.append((node["name"], node["port"], node["pid"]))
+        first = self.port_base + 2
+        count = self.n - 1
+        cmd = [os.path.join(self.bin, "yz-node"), "--instances", str(count), "--threads", str(self.args.yz_threads),
+               "--listen", "127.0.0.1:%d" % first, "--bootstrap", "ws://127.0.0.1:%d/" % self.port_base,
+               "--peer", "ws://127.0.0.1:%d/" % (self.port_base + 1), "--log-level", self.args.yz_log_level,
+               *self.args.yz_node_arg]
+        out = open(os.path.join(self.dir, "shared-nodes.log"), "w")
+        self.shared = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+        self.all_pids.append(self.shared.pid)
+        for i in range(count):
+            self.nodes.append(("shared#%d" % i, first + i, self.shared.pid))
+        pool = HttpPool(2.0)
+        deadline = t0 + self.args.ready_timeout
+        try:
+            while True:
+                healthy = 0
+                for _, port, _ in self.nodes:
+                    try:
+                        _, status, raw = pool.request(port, "GET", "/health")
+                        healthy += 1 if status == 200 and json.loads(raw).get("healthy") else 0
+                    except Exception:  # not listening yet
+                        pool.conns.pop(port, None)
+                now = time.perf_counter() - t0
+                self.ready_trace.append((round(now, 2), healthy))
+                if healthy == len(self.nodes):
+                    break
+                if self.shared.poll() is not None:
+                    raise RuntimeError("yz-node --instances exited with %d (see %s)" % (self.shared.returncode, out.name))
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("yz: %d of %d nodes healthy after %d s" %
+                                       (healthy, len(self.nodes), self.args.ready_timeout))
+                time.sleep(0.2)
+        finally:
+            pool.close()
+        self.ready_s = time.perf_counter() - t0
+        self.all_but_genesis_s = self.ready_s
 
     def poll_health(self, t0, stop):
         """Context for the ready time: when did every DHT node but the genesis
@@ -489,6 +549,13 @@ class YzNet:
         return sum(proc_cpu_s(p) for p in self.all_pids)
 
     def memory(self):
+        if self.shared is not None:
+            # One process for N-1 nodes: its anonymous memory (what the nodes
+            # allocate) per node, like OpenDHT's in-process figure.
+            count = self.n - 1
+            rss, uss, pss = proc_mem_kb(self.shared.pid)
+            return {"rss_kb": proc_anon_kb(self.shared.pid) / count, "uss_kb": uss / count, "pss_kb": pss / count,
+                    "process_rss_kb": rss, "layout": "shared"}
         m = [proc_mem_kb(pid) for _, _, pid in self.nodes]
         return {
             "rss_kb": sum(x[0] for x in m) / len(m),
@@ -609,6 +676,12 @@ class YzNet:
 
     def stop(self):
         self.pool.close()
+        if self.shared is not None:
+            self.shared.terminate()
+            try:
+                self.shared.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.shared.kill()
         if os.path.exists(os.path.join(self.dir, "cluster.json")):
             r = self.cli("cluster", "down", "--dir", self.dir, timeout=120)
             if r.returncode != 0:
@@ -777,6 +850,11 @@ def figures(res, args):
     for when in ("ready", "end"):
         m = res["mem_" + when]
         label = "at ready" if when == "ready" else "after the run"
+        if m["yz"].get("layout") == "shared":
+            rows.append(("memory per node %s, nodes sharing one process" % label, "KiB", "lower", m["yz"]["rss_kb"],
+                         m["OpenDHT"]["inproc_kb_per_node"],
+                         "anonymous RSS / nodes of the process: yz-node --instances N-1 vs OpenDHT's in-process nodes"))
+            continue
         rows.append(("memory per node %s" % label, "KiB", "lower", m["yz"]["rss_kb"], m["OpenDHT"]["inproc_kb_per_node"],
                      "yz: VmRSS per process; OpenDHT: anonymous RSS growth / nodes of one process"))
         rows.append(("memory per node %s, one process per node" % label, "KiB", "lower", m["yz"]["rss_kb"],
@@ -891,8 +969,7 @@ def settings_text(args):
     return """\
 Settings (both systems run on this machine at the same time, on 127.0.0.1 only):
   network sizes            {sizes} DHT nodes each
-  yz                       `yz cluster up --nodes N-1 --bridges 0 --log-level {yzlog}` = 1 genesis + N-1 dht nodes,
-                           one yz-node process per node, plus the yz-bootstrap process; every other setting is
+  yz                       {yzlayout}; every other setting is
                            yz's default (k=20, alpha=3, min/max links 3/8, request timeout 2 s){yzargs}
                            TCP ports {yzport}..; binaries from {yzbin}
   OpenDHT {odv}        python3-opendht DhtRunner nodes, at most {per} per process (a process aborts above ~340:
@@ -940,6 +1017,13 @@ Settings (both systems run on this machine at the same time, on 127.0.0.1 only):
                            `yz-node --instances {shared}` join the network; (RssAnon of the second - RssAnon of the
                            first) / ({shared} - 1), once all are healthy; both stop before the timed phases.""".format(
         shared=args.yz_shared_nodes,
+        yzlayout=("`yz cluster up --nodes N-1 --bridges 0 --log-level %s` = 1 genesis + N-1 dht nodes,\n"
+                  "                           one yz-node process per node, plus the yz-bootstrap process" % args.yz_log_level
+                  if args.yz_layout == "processes" else
+                  "layout shared: `yz cluster up --nodes 0 --bridges 0` (yz-bootstrap + genesis, one process each)\n"
+                  "                           and the N-1 dht nodes in one `yz-node --instances N-1 --threads %d` process\n"
+                  "                           (own port, identity and HTTP API per node; event loops shared), log level %s"
+                  % (args.yz_threads, args.yz_log_level)),
         sizes=",".join(str(s) for s in args.sizes), yzlog=args.yz_log_level,
         yzargs=("; extra node args: " + " ".join(args.yz_node_arg)) if args.yz_node_arg else "",
         yzport=args.yz_port, yzbin=args.yz_bin, odv=sh("dpkg-query -W -f='${Version}' python3-opendht"),
@@ -966,6 +1050,10 @@ def targets_text(results):
                        "(target <= 1): %s" % (r0, "met" if r0 <= 1 else "NOT met"))
         r1 = ratio(m["yz"]["rss_kb"], m["OpenDHT"]["inproc_kb_per_node"])
         r2 = ratio(m["yz"]["rss_kb"], m["OpenDHT"]["probe_rss_kb"])
+        if m["yz"].get("layout") == "shared":
+            out.append("- memory per node at 100 nodes, the yz network's nodes sharing one process: yz/OpenDHT = %.2f "
+                       "(target <= 1): %s" % (r1, "met" if r1 <= 1 else "NOT met"))
+            continue
         out.append("- memory per node at 100 nodes vs OpenDHT nodes sharing one process: yz/OpenDHT = %.1f "
                    "(target <= 1): %s" % (r1, "met" if r1 <= 1 else "NOT met"))
         out.append("- memory per node at 100 nodes, one process per node (yz-node vs dhtnode): yz/OpenDHT = %.2f "
@@ -1063,6 +1151,11 @@ def main():
     ap.add_argument("--yz-node-arg", action="append", default=[], help="extra yz-node argument (repeatable)")
     ap.add_argument("--odht-port", type=int, default=29100, help="first UDP port of the OpenDHT network (default 29100; below the ephemeral range)")
     ap.add_argument("--odht-netid", type=int, default=0x597A, help="private OpenDHT network id (default 22906)")
+    ap.add_argument("--yz-layout", choices=("processes", "shared"), default="processes",
+                    help="yz DHT nodes as one process each (yz cluster up; default), or all but the genesis in one "
+                         "yz-node --instances process, as OpenDHT's nodes share one")
+    ap.add_argument("--yz-threads", type=int, default=2,
+                    help="event-loop threads of the shared process (--yz-layout shared; default 2 = the cores)")
     ap.add_argument("--yz-shared-nodes", type=int, default=50,
                     help="yz nodes in one process (yz-node --instances) for the shared-process memory figure; "
                          "0 or 1 skips it (default 50)")

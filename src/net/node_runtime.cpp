@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <thread>
+#include <functional>
 #include <variant>
 
 #include "crypto/sodium_crypto.hpp"
@@ -35,8 +36,11 @@ constexpr Millis kShutdownPoll = 20;      // how often to check that links are c
 }  // namespace
 
 struct NodeRuntime::Impl final : TransportEvents, EngineHost {
-  explicit Impl(RuntimeOptions options_)
+  Impl(RuntimeOptions options_, asio::io_context* shared_loop, std::function<void()> on_finished_)
       : options(std::move(options_)),
+        owned_io(shared_loop ? nullptr : std::make_unique<asio::io_context>()),
+        io(shared_loop ? *shared_loop : *owned_io),
+        on_finished(std::move(on_finished_)),
         random(os_random_u64()),
         tick_timer(io),
         shutdown_timer(io),
@@ -102,6 +106,10 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
   void pump() {
     if (pumping) return;  // the running pump drains whatever this input added
     pumping = true;
+    struct Reset {  // an exception escaping an action must not leave the pump blocked
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{pumping};
     for (;;) {
       auto actions = engine_ptr->take_actions();
       if (actions.empty()) break;
@@ -156,7 +164,7 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
     if (shutting_down) {
       spdlog::warn("{}: stopping at once (second request)", why);
       transport->close_all_now();
-      io.stop();
+      finish();
       return;
     }
     shutting_down = true;
@@ -174,13 +182,23 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
       if (transport->link_count() > 0)
         spdlog::info("{} links did not finish closing in time; closing them hard", transport->link_count());
       transport->close_all_now();
-      io.stop();
+      finish();
       return;
     }
     shutdown_timer.expires_after(std::chrono::milliseconds(kShutdownPoll));
     shutdown_timer.async_wait([this](error_code ec) {
       if (!ec) poll_shutdown();
     });
+  }
+
+  // The node is done: its own loop stops; on a shared loop the group decides.
+  void finish() {
+    if (finished) return;
+    finished = true;
+    signals.cancel();
+    shutdown_timer.cancel();
+    if (owned_io) io.stop();
+    if (on_finished) on_finished();
   }
 
   void wait_signal() {
@@ -192,7 +210,9 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
   }
 
   RuntimeOptions options;
-  asio::io_context io;  // first member to construct, last to go
+  std::unique_ptr<asio::io_context> owned_io;  // null on a loop shared by several nodes
+  asio::io_context& io;                        // constructed before, destroyed after everything below
+  std::function<void()> on_finished;
   SodiumCrypto crypto;
   std::optional<SodiumSigner> signer;
   SeededRandom random;
@@ -211,10 +231,14 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
   Millis armed_for = 0;
   std::uint64_t timer_generation = 0;
   bool shutting_down = false;
+  bool finished = false;
   Millis shutdown_deadline = 0;
 };
 
-NodeRuntime::NodeRuntime(RuntimeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+NodeRuntime::NodeRuntime(RuntimeOptions options) : impl_(std::make_unique<Impl>(std::move(options), nullptr, nullptr)) {}
+
+NodeRuntime::NodeRuntime(RuntimeOptions options, boost::asio::io_context& loop, std::function<void()> on_finished)
+    : impl_(std::make_unique<Impl>(std::move(options), &loop, std::move(on_finished))) {}
 
 NodeRuntime::~NodeRuntime() {
   // Sockets and timers go before the engine they report to.
@@ -259,23 +283,32 @@ std::string NodeRuntime::listen_url() const {
 }
 const EngineConfig& NodeRuntime::config() const { return impl_->engine_ptr->config(); }
 
-int NodeRuntime::run() {
+void NodeRuntime::start() {
   auto& m = *impl_;
   m.wait_signal();
   m.engine_ptr->start(m.now());
   m.pump();
+}
+
+namespace {
+// Runs `loop` until it is stopped or out of work. A bug that escapes a handler
+// does not stop the nodes on it (one bad input must not), but is logged loudly.
+void serve(asio::io_context& loop, const std::string& program) {
   for (;;) {
     try {
-      m.io.run();
-      break;
+      loop.run();
+      return;
     } catch (const std::exception& e) {
-      // A bug escaped a handler. Keep serving (one bad input must not stop the
-      // node), but say so loudly: this is a defect to report.
-      spdlog::critical("unexpected error in {} (please report it): {}", m.options.program, e.what());
-      m.pumping = false;
+      spdlog::critical("unexpected error in {} (please report it): {}", program, e.what());
     }
   }
-  spdlog::info("{} stopped", m.options.program);
+}
+}  // namespace
+
+int NodeRuntime::run() {
+  start();
+  serve(impl_->io, impl_->options.program);
+  spdlog::info("{} stopped", impl_->options.program);
   return 0;
 }
 
@@ -309,32 +342,43 @@ void print_started(const NodeRuntime& runtime, const std::string& program) {
 int run_program(RuntimeOptions options, const std::vector<std::string>& warnings) {
   std::vector<RuntimeOptions> one;
   one.push_back(std::move(options));
-  return run_programs(std::move(one), warnings);
+  return run_programs(std::move(one), 1, warnings);
 }
 
-int run_programs(std::vector<RuntimeOptions> nodes, const std::vector<std::string>& warnings) {
+int run_programs(std::vector<RuntimeOptions> nodes, std::size_t threads, const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) spdlog::warn("{}", w);
+  // Node i runs on loop i mod threads; each loop has one thread, so a node's
+  // handlers never run concurrently. A loop stops when all its nodes finished.
+  threads = std::clamp<std::size_t>(threads, 1, nodes.size());
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  std::vector<std::size_t> running(threads, 0);
+  for (std::size_t t = 0; t < threads; ++t) loops.push_back(std::make_unique<asio::io_context>());
   std::vector<std::unique_ptr<NodeRuntime>> runtimes;
   std::vector<std::string> programs;
-  for (auto& options : nodes) {
-    programs.push_back(options.program);
-    runtimes.push_back(std::make_unique<NodeRuntime>(std::move(options)));
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    std::size_t t = i % threads;
+    programs.push_back(nodes[i].program);
+    ++running[t];
+    runtimes.push_back(std::make_unique<NodeRuntime>(std::move(nodes[i]), *loops[t], [&running, &loops, t] {
+      if (--running[t] == 0) loops[t]->stop();
+    }));
     if (auto error = runtimes.back()->open()) {
       spdlog::error("{} cannot start: {}", programs.back(), *error);
       return 1;
     }
   }
   for (std::size_t i = 0; i < runtimes.size(); ++i) print_started(*runtimes[i], programs[i]);
-  // Each node runs its own io_context on its own thread (the first on this
-  // one); every node sees SIGINT/SIGTERM and stops gracefully.
-  std::vector<int> codes(runtimes.size(), 0);
-  std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < runtimes.size(); ++i) {
-    threads.emplace_back([&, i] { codes[i] = runtimes[i]->run(); });
+  for (auto& runtime : runtimes) runtime->start();  // before the loops run: no handler is concurrent
+  std::vector<std::thread> workers;
+  for (std::size_t t = 1; t < threads; ++t) workers.emplace_back([&, t] { serve(*loops[t], programs[t]); });
+  serve(*loops[0], programs[0]);
+  for (auto& w : workers) w.join();
+  if (runtimes.size() == 1) {
+    spdlog::info("{} stopped", programs[0]);
+  } else {
+    spdlog::info("{} nodes stopped", runtimes.size());
   }
-  codes[0] = runtimes[0]->run();
-  for (auto& t : threads) t.join();
-  return *std::max_element(codes.begin(), codes.end());
+  return 0;
 }
 
 }  // namespace yz::net

@@ -5,6 +5,7 @@
 // to engine.next_deadline(). SIGINT/SIGTERM stop it gracefully.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,10 @@
 
 #include "core/engine.hpp"
 #include "net/address.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace yz::net {
 
@@ -25,7 +30,11 @@ struct RuntimeOptions {
 
 class NodeRuntime {
  public:
+  // A node with its own event loop, run by run().
   explicit NodeRuntime(RuntimeOptions options);
+  // A node on `loop`, which the caller runs on one thread (several nodes may
+  // share it); `on_finished` runs on that thread once the node has stopped.
+  NodeRuntime(RuntimeOptions options, boost::asio::io_context& loop, std::function<void()> on_finished);
   ~NodeRuntime();
   NodeRuntime(const NodeRuntime&) = delete;
   NodeRuntime& operator=(const NodeRuntime&) = delete;
@@ -41,8 +50,11 @@ class NodeRuntime {
   const EngineConfig& config() const;
 
   // Starts the engine and serves until SIGINT/SIGTERM or request_stop(), then
-  // says goodbye on every link. Returns the process exit code.
+  // says goodbye on every link. Returns the process exit code. Own loop only.
   int run();
+  // Starts the engine on the loop (call before the loop runs); the node then
+  // serves until SIGINT/SIGTERM or request_stop().
+  void start();
   // Asks run() to stop gracefully; safe from any thread.
   void request_stop();
 
@@ -58,8 +70,9 @@ void configure_logging(const std::string& level);
 // opens the runtime, prints one startup line on stdout, then runs.
 // Returns the exit code (1 when the node cannot start).
 int run_program(RuntimeOptions options, const std::vector<std::string>& warnings);
-// The same for several nodes in one process (yz-node --instances N): each
-// runs on its own thread with its own io_context, port, identity and HTTP API.
-int run_programs(std::vector<RuntimeOptions> nodes, const std::vector<std::string>& warnings);
+// The same for several nodes in one process (yz-node --instances N): each has
+// its own port, identity and HTTP API; they share `threads` event loops of one
+// thread each (node i on loop i mod threads).
+int run_programs(std::vector<RuntimeOptions> nodes, std::size_t threads, const std::vector<std::string>& warnings);
 
 }  // namespace yz::net

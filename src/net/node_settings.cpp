@@ -2,6 +2,9 @@
 // plain-words message per rule (the programs exit with status 2 on them).
 #include "net/node_settings.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include "net/address.hpp"
 
 namespace yz::net {
@@ -129,6 +132,8 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
   options.identity_path = s.identity;
   if (s.instances < 1 || s.instances > kMaxInstances)
     return fail("--instances " + std::to_string(s.instances) + " is outside 1.." + std::to_string(kMaxInstances));
+  if (s.instances == 1 && s.threads > 1)
+    return fail("--threads " + std::to_string(s.threads) + " without --instances: one node runs on one thread");
   if (s.instances > 1) {
     if (program == Program::bootstrap) return fail("--instances: yz-bootstrap runs one server per process");
     if (!s.identity.empty())
@@ -140,6 +145,11 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
     if (options.listen.port != 0 && options.listen.port + s.instances - 1 > 65535)
       return fail("--instances " + std::to_string(s.instances) + " from port " + std::to_string(options.listen.port) +
                   " runs past port 65535: lower --listen's port");
+    if (s.threads > s.instances)
+      return fail("--threads " + std::to_string(s.threads) + " is more than --instances " +
+                  std::to_string(s.instances) + ": a thread runs one node or more; use at most " +
+                  std::to_string(s.instances));
+    out.threads = s.threads != 0 ? s.threads : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, s.instances);
     for (std::size_t i = 0; i < s.instances; ++i) {
       RuntimeOptions one = options;
       if (one.listen.port != 0) one.listen.port = static_cast<std::uint16_t>(options.listen.port + i);

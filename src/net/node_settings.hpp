@@ -20,6 +20,7 @@ struct NodeSettings {
   std::vector<std::string> peers;
   std::string identity;                // empty = fresh in-memory identity
   std::size_t instances = 1;           // nodes this process runs (consecutive ports from --listen)
+  std::size_t threads = 0;             // event-loop threads for --instances; 0 = one per CPU core
   std::size_t min_links = EngineConfig{}.min_links;
   std::size_t max_links = EngineConfig{}.max_links;
   // Server nodes keep a larger, longer-lived pool of query links than the
@@ -49,6 +50,7 @@ inline constexpr const char* kDefaultBootstrapListen = "127.0.0.1:8999";
 struct SettingsOutcome {
   std::optional<RuntimeOptions> options;  // set when the settings are usable
   std::vector<RuntimeOptions> instances;  // --instances N > 1: one per node, listen ports counted up
+  std::size_t threads = 1;                // event-loop threads the instances share (1..N)
   std::string error;                      // else: the first problem, naming the flag
   std::vector<std::string> warnings;      // usable but probably not what was meant
 };

@@ -1,5 +1,5 @@
-// `yz-node --instances N`: several nodes in one process, each with its own
-// port, identity and HTTP API, joining a running network; values put through
+// `yz-node --instances N --threads T`: several nodes in one process on T
+// shared event loops, each with its own port, identity and HTTP API, joining a running network; values put through
 // one are read through another; one SIGTERM stops them all gracefully.
 #include <signal.h>
 #include <spawn.h>
@@ -34,6 +34,8 @@ TEST_F(Instances, ThreeNodesInOneProcessJoinServeAndStopTogether) {
   std::vector<std::string> args = {bin,
                                    "--instances",
                                    "3",
+                                   "--threads",
+                                   "2",  // nodes 0 and 2 share a loop
                                    "--listen",
                                    "127.0.0.1:" + std::to_string(first),
                                    "--peer",

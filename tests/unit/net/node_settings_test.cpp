@@ -112,6 +112,13 @@ TEST(NodeSettings, BadFlagsAreNamedWithTheFix) {
   s.instances = 0;
   EXPECT_EQ(error_of(s), "--instances 0 is outside 1..1000");
   s = {};
+  s.instances = 4;
+  s.threads = 5;
+  EXPECT_EQ(error_of(s), "--threads 5 is more than --instances 4: a thread runs one node or more; use at most 4");
+  s = {};
+  s.threads = 2;
+  EXPECT_EQ(error_of(s), "--threads 2 without --instances: one node runs on one thread");
+  s = {};
   s.get_quorum = 21;
   EXPECT_EQ(error_of(s), "--get-quorum 21 is above 20: no get could reach it (k = 20 replicas)");
   s = {};
@@ -132,6 +139,11 @@ TEST(NodeSettings, InstancesCountPortsUpAndNameEachNode) {
     EXPECT_EQ(out.instances[i].program, "yz-node#" + std::to_string(i));
     EXPECT_EQ(out.instances[i].engine.seeds, s.peers);
   }
+  EXPECT_GE(out.threads, 1u);
+  EXPECT_LE(out.threads, 3u);
+  s.threads = 2;
+  EXPECT_EQ(runtime_options_from(s, Program::node).threads, 2u);
+  s.threads = 0;
   s.instances = 1;
   EXPECT_TRUE(runtime_options_from(s, Program::node).instances.empty());
 }
