@@ -426,7 +426,8 @@ class YzNet:
 
     def start_shared(self):
         t0 = time.perf_counter()
-        cmd = [os.path.join(self.bin, "yz"), "cluster", "up", "--nodes", "0", "--bridges", "0",
+        # `yz cluster up` runs at least one dht node: genesis + node1 as processes.
+        cmd = [os.path.join(self.bin, "yz"), "cluster", "up", "--nodes", "1", "--bridges", "0",
                "--base-port", str(self.port_base), "--dir", self.dir,
                "--health-timeout", str(self.args.ready_timeout), "--log-level", self.args.yz_log_level]
         for a in self.args.yz_node_arg:
@@ -441,8 +442,8 @@ class YzNet:
             self.all_pids.append(node["pid"])
             if node["role"] != "bootstrap":
                 self.nodes.append((node["name"], node["port"], node["pid"]))
-        first = self.port_base + 2
-        count = self.n - 1
+        first = self.port_base + 3
+        count = self.n - 2
         cmd = [os.path.join(self.bin, "yz-node"), "--instances", str(count), "--threads", str(self.args.yz_threads),
                "--listen", "127.0.0.1:%d" % first, "--bootstrap", "ws://127.0.0.1:%d/" % self.port_base,
                "--peer", "ws://127.0.0.1:%d/" % (self.port_base + 1), "--log-level", self.args.yz_log_level,
@@ -550,9 +551,9 @@ class YzNet:
 
     def memory(self):
         if self.shared is not None:
-            # One process for N-1 nodes: its anonymous memory (what the nodes
+            # One process for N-2 nodes: its anonymous memory (what the nodes
             # allocate) per node, like OpenDHT's in-process figure.
-            count = self.n - 1
+            count = self.n - 2
             rss, uss, pss = proc_mem_kb(self.shared.pid)
             return {"rss_kb": proc_anon_kb(self.shared.pid) / count, "uss_kb": uss / count, "pss_kb": pss / count,
                     "process_rss_kb": rss, "layout": "shared"}
@@ -853,7 +854,7 @@ def figures(res, args):
         if m["yz"].get("layout") == "shared":
             rows.append(("memory per node %s, nodes sharing one process" % label, "KiB", "lower", m["yz"]["rss_kb"],
                          m["OpenDHT"]["inproc_kb_per_node"],
-                         "anonymous RSS / nodes of the process: yz-node --instances N-1 vs OpenDHT's in-process nodes"))
+                         "anonymous RSS / nodes of the process: yz-node --instances N-2 vs OpenDHT's in-process nodes"))
             continue
         rows.append(("memory per node %s" % label, "KiB", "lower", m["yz"]["rss_kb"], m["OpenDHT"]["inproc_kb_per_node"],
                      "yz: VmRSS per process; OpenDHT: anonymous RSS growth / nodes of one process"))
@@ -1020,8 +1021,8 @@ Settings (both systems run on this machine at the same time, on 127.0.0.1 only):
         yzlayout=("`yz cluster up --nodes N-1 --bridges 0 --log-level %s` = 1 genesis + N-1 dht nodes,\n"
                   "                           one yz-node process per node, plus the yz-bootstrap process" % args.yz_log_level
                   if args.yz_layout == "processes" else
-                  "layout shared: `yz cluster up --nodes 0 --bridges 0` (yz-bootstrap + genesis, one process each)\n"
-                  "                           and the N-1 dht nodes in one `yz-node --instances N-1 --threads %d` process\n"
+                  "layout shared: `yz cluster up --nodes 1 --bridges 0` (yz-bootstrap, genesis, node1: a process each)\n"
+                  "                           and the other N-2 dht nodes in one `yz-node --instances N-2 --threads %d` process\n"
                   "                           (own port, identity and HTTP API per node; event loops shared), log level %s"
                   % (args.yz_threads, args.yz_log_level)),
         sizes=",".join(str(s) for s in args.sizes), yzlog=args.yz_log_level,
