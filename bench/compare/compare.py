@@ -415,14 +415,18 @@ class YzNet:
             self.all_but_genesis_s = self.ready_s  # healthy before the first poll
         if r.returncode != 0:
             raise RuntimeError("yz cluster up failed (exit %d):\n%s" % (r.returncode, self.up_output[-4000:]))
+        self.read_cluster_state()
+        if len(self.nodes) != self.n:
+            raise RuntimeError("yz cluster has %d DHT nodes, wanted %d" % (len(self.nodes), self.n))
+
+    def read_cluster_state(self):
+        """Processes and DHT nodes that `yz cluster up` started (cluster.json)."""
         with open(os.path.join(self.dir, "cluster.json")) as f:
             state = json.load(f)
         for node in state["nodes"]:
             self.all_pids.append(node["pid"])
             if node["role"] != "bootstrap":
                 self.nodes.append((node["name"], node["port"], node["pid"]))
-        if len(self.nodes) != self.n:
-            raise RuntimeError("yz cluster has %d DHT nodes, wanted %d" % (len(self.nodes), self.n))
 
     def start_shared(self):
         t0 = time.perf_counter()
@@ -436,12 +440,7 @@ class YzNet:
         self.up_output = r.stdout + r.stderr
         if r.returncode != 0:
             raise RuntimeError("yz cluster up failed (exit %d):\n%s" % (r.returncode, self.up_output[-4000:]))
-        with open(os.path.join(self.dir, "cluster.json")) as f:
-            state = json.load(f)
-        for node in state["nodes"]:
-            self.all_pids.append(node["pid"])
-            if node["role"] != "bootstrap":
-                self.nodes.append((node["name"], node["port"], node["pid"]))
+        self.read_cluster_state()
         first = self.port_base + 3
         count = self.n - 2
         cmd = [os.path.join(self.bin, "yz-node"), "--instances", str(count), "--threads", str(self.args.yz_threads),
