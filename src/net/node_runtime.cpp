@@ -17,8 +17,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <thread>
 #include <functional>
+#include <thread>
 #include <variant>
 
 #include "crypto/sodium_crypto.hpp"
@@ -36,10 +36,9 @@ constexpr Millis kShutdownPoll = 20;      // how often to check that links are c
 }  // namespace
 
 struct NodeRuntime::Impl final : TransportEvents, EngineHost {
-  Impl(RuntimeOptions options_, asio::io_context* shared_loop, std::function<void()> on_finished_)
+  Impl(RuntimeOptions options_, asio::io_context& loop, std::function<void()> on_finished_)
       : options(std::move(options_)),
-        owned_io(shared_loop ? nullptr : std::make_unique<asio::io_context>()),
-        io(shared_loop ? *shared_loop : *owned_io),
+        io(loop),
         on_finished(std::move(on_finished_)),
         random(os_random_u64()),
         tick_timer(io),
@@ -191,13 +190,12 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
     });
   }
 
-  // The node is done: its own loop stops; on a shared loop the group decides.
+  // The node is done; whoever runs the loop decides when it stops.
   void finish() {
     if (finished) return;
     finished = true;
     signals.cancel();
     shutdown_timer.cancel();
-    if (owned_io) io.stop();
     if (on_finished) on_finished();
   }
 
@@ -210,8 +208,7 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
   }
 
   RuntimeOptions options;
-  std::unique_ptr<asio::io_context> owned_io;  // null on a loop shared by several nodes
-  asio::io_context& io;                        // constructed before, destroyed after everything below
+  asio::io_context& io;  // the caller's: outlives everything below
   std::function<void()> on_finished;
   SodiumCrypto crypto;
   std::optional<SodiumSigner> signer;
@@ -235,10 +232,8 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
   Millis shutdown_deadline = 0;
 };
 
-NodeRuntime::NodeRuntime(RuntimeOptions options) : impl_(std::make_unique<Impl>(std::move(options), nullptr, nullptr)) {}
-
 NodeRuntime::NodeRuntime(RuntimeOptions options, boost::asio::io_context& loop, std::function<void()> on_finished)
-    : impl_(std::make_unique<Impl>(std::move(options), &loop, std::move(on_finished))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), loop, std::move(on_finished))) {}
 
 NodeRuntime::~NodeRuntime() {
   // Sockets and timers go before the engine they report to.
@@ -304,13 +299,6 @@ void serve(asio::io_context& loop, const std::string& program) {
   }
 }
 }  // namespace
-
-int NodeRuntime::run() {
-  start();
-  serve(impl_->io, impl_->options.program);
-  spdlog::info("{} stopped", impl_->options.program);
-  return 0;
-}
 
 void NodeRuntime::request_stop() {
   asio::post(impl_->io, [impl = impl_.get()] { impl->begin_shutdown("stop requested"); });

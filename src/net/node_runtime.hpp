@@ -1,8 +1,9 @@
-// The native runtime of one node process: owns the io_context, the engine
-// (with libsodium crypto, the node identity and OS-seeded randomness), the
-// transport and the HTTP API, and pumps engine actions into real IO. One
-// thread; engine inputs happen in io handlers; tick() runs on a timer re-armed
-// to engine.next_deadline(). SIGINT/SIGTERM stop it gracefully.
+// The native runtime of one node: owns the engine (with libsodium crypto, the
+// node identity and OS-seeded randomness), the transport and the HTTP API on
+// an event loop it is given (one thread; several nodes may share it), and
+// pumps engine actions into real IO. Engine inputs happen in io handlers;
+// tick() runs on a timer re-armed to engine.next_deadline(). SIGINT/SIGTERM
+// stop it gracefully.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -30,8 +31,6 @@ struct RuntimeOptions {
 
 class NodeRuntime {
  public:
-  // A node with its own event loop, run by run().
-  explicit NodeRuntime(RuntimeOptions options);
   // A node on `loop`, which the caller runs on one thread (several nodes may
   // share it); `on_finished` runs on that thread once the node has stopped.
   NodeRuntime(RuntimeOptions options, boost::asio::io_context& loop, std::function<void()> on_finished);
@@ -49,11 +48,9 @@ class NodeRuntime {
   std::string listen_url() const;
   const EngineConfig& config() const;
 
-  // Starts the engine and serves until SIGINT/SIGTERM or request_stop(), then
-  // says goodbye on every link. Returns the process exit code. Own loop only.
-  int run();
   // Starts the engine on the loop (call before the loop runs); the node then
-  // serves until SIGINT/SIGTERM or request_stop().
+  // serves until SIGINT/SIGTERM or request_stop(), says goodbye on every link
+  // and calls on_finished.
   void start();
   // Asks run() to stop gracefully; safe from any thread.
   void request_stop();
