@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
                  "run this many nodes in one process, on consecutive ports from --listen's (fresh identities)")
       ->envname("YZ_INSTANCES")
       ->capture_default_str();
-  app.add_option("--threads", s.threads,
-                 "event-loop threads the --instances share (node i on thread i mod T); default: one per CPU core")
+  app.add_option(
+         "--threads", s.threads,
+         "event-loop threads the --instances share (node i on thread i mod T); default: one per CPU core")
       ->envname("YZ_THREADS");
   app.add_option("--min-links", s.min_links, "links the connection policy keeps at least")
       ->envname("YZ_MIN_LINKS")
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   yz::net::configure_logging(s.log_level);
-  if (!outcome.instances.empty()) return yz::net::run_programs(std::move(outcome.instances), outcome.threads, outcome.warnings);
+  if (!outcome.instances.empty())
+    return yz::net::run_programs(std::move(outcome.instances), outcome.threads, outcome.warnings);
   return yz::net::run_program(std::move(*outcome.options), outcome.warnings);
 }

@@ -182,7 +182,8 @@ void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t
     }
     if (state->done) completions.push_back([state] { state->done(state->result); });
   };
-  auto store_on = [this, state, key, seq, ttl_seconds](const Contact& target, Millis t, ReplyHandler on_reply) {
+  auto store_on = [this, state, key, seq, ttl_seconds](const Contact& target, Millis t,
+                                                       ReplyHandler on_reply) {
     state->stored_on.insert(target.id);
     if (target.id != self) {
       return request(target, Store{0, key, seq, ttl_seconds, state->value}, t, std::move(on_reply));
@@ -212,7 +213,8 @@ void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t
         if (outcome.reply && std::holds_alternative<StoreAck>(*outcome.reply)) {
           ++state->result.replicas_acked;
         } else {
-          state->result.refusals.push_back(peer + ": " + (outcome.error.empty() ? "unexpected reply" : outcome.error));
+          state->result.refusals.push_back(peer + ": " +
+                                           (outcome.error.empty() ? "unexpected reply" : outcome.error));
         }
         if (--state->remaining == 0) finish(at);
       });

@@ -114,7 +114,6 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
       if (actions.empty()) break;
       for (auto& action : actions) execute(action);
     }
-    pumping = false;
     arm_timer();
   }
 
@@ -232,7 +231,8 @@ struct NodeRuntime::Impl final : TransportEvents, EngineHost {
   Millis shutdown_deadline = 0;
 };
 
-NodeRuntime::NodeRuntime(RuntimeOptions options, boost::asio::io_context& loop, std::function<void()> on_finished)
+NodeRuntime::NodeRuntime(RuntimeOptions options, boost::asio::io_context& loop,
+                         std::function<void()> on_finished)
     : impl_(std::make_unique<Impl>(std::move(options), loop, std::move(on_finished))) {}
 
 NodeRuntime::~NodeRuntime() {
@@ -333,7 +333,8 @@ int run_program(RuntimeOptions options, const std::vector<std::string>& warnings
   return run_programs(std::move(one), 1, warnings);
 }
 
-int run_programs(std::vector<RuntimeOptions> nodes, std::size_t threads, const std::vector<std::string>& warnings) {
+int run_programs(std::vector<RuntimeOptions> nodes, std::size_t threads,
+                 const std::vector<std::string>& warnings) {
   for (const auto& w : warnings) spdlog::warn("{}", w);
   // Node i runs on loop i mod threads; each loop has one thread, so a node's
   // handlers never run concurrently. A loop stops when all its nodes finished.

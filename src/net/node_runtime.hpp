@@ -52,7 +52,7 @@ class NodeRuntime {
   // serves until SIGINT/SIGTERM or request_stop(), says goodbye on every link
   // and calls on_finished.
   void start();
-  // Asks run() to stop gracefully; safe from any thread.
+  // Asks the node to stop gracefully; safe from any thread.
   void request_stop();
 
  private:
@@ -70,6 +70,7 @@ int run_program(RuntimeOptions options, const std::vector<std::string>& warnings
 // The same for several nodes in one process (yz-node --instances N): each has
 // its own port, identity and HTTP API; they share `threads` event loops of one
 // thread each (node i on loop i mod threads).
-int run_programs(std::vector<RuntimeOptions> nodes, std::size_t threads, const std::vector<std::string>& warnings);
+int run_programs(std::vector<RuntimeOptions> nodes, std::size_t threads,
+                 const std::vector<std::string>& warnings);
 
 }  // namespace yz::net

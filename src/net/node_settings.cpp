@@ -133,7 +133,8 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
   if (s.instances < 1 || s.instances > kMaxInstances)
     return fail("--instances " + std::to_string(s.instances) + " is outside 1.." + std::to_string(kMaxInstances));
   if (s.instances == 1 && s.threads > 1)
-    return fail("--threads " + std::to_string(s.threads) + " without --instances: one node runs on one thread");
+    return fail("--threads " + std::to_string(s.threads) +
+                " without --instances: one node runs on one thread");
   if (s.instances > 1) {
     if (program == Program::bootstrap) return fail("--instances: yz-bootstrap runs one server per process");
     if (!s.identity.empty())
@@ -149,7 +150,9 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
       return fail("--threads " + std::to_string(s.threads) + " is more than --instances " +
                   std::to_string(s.instances) + ": a thread runs one node or more; use at most " +
                   std::to_string(s.instances));
-    out.threads = s.threads != 0 ? s.threads : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, s.instances);
+    out.threads = s.threads != 0
+                      ? s.threads
+                      : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, s.instances);
     for (std::size_t i = 0; i < s.instances; ++i) {
       RuntimeOptions one = options;
       if (one.listen.port != 0) one.listen.port = static_cast<std::uint16_t>(options.listen.port + i);

@@ -1,6 +1,7 @@
 // `yz-node --instances N --threads T`: several nodes in one process on T
-// shared event loops, each with its own port, identity and HTTP API, joining a running network; values put through
-// one are read through another; one SIGTERM stops them all gracefully.
+// shared event loops, each with its own port, identity and HTTP API, joining
+// a running network; values put through one are read through another; one
+// SIGTERM stops them all gracefully.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

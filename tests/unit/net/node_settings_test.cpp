@@ -114,7 +114,8 @@ TEST(NodeSettings, BadFlagsAreNamedWithTheFix) {
   s = {};
   s.instances = 4;
   s.threads = 5;
-  EXPECT_EQ(error_of(s), "--threads 5 is more than --instances 4: a thread runs one node or more; use at most 4");
+  EXPECT_EQ(error_of(s),
+            "--threads 5 is more than --instances 4: a thread runs one node or more; use at most 4");
   s = {};
   s.threads = 2;
   EXPECT_EQ(error_of(s), "--threads 2 without --instances: one node runs on one thread");
