@@ -27,6 +27,11 @@ inline constexpr std::size_t kMaxConcurrentOps = 1024;  // API lookups/puts/gets
 inline constexpr std::size_t kMaxRouteStates = 8192;    // routed messages remembered for replies/bounces
 inline constexpr Millis kRouteStateTtl = 30'000;         // how long a hop remembers a routed message
 inline constexpr LinkId kRoutedLink = 0;                 // pseudo link of routed requests in `pending`
+
+// Connection policy: the number of kept links aimed at, and how many of them
+// go to the nodes nearest our own id (the rest spread over buckets).
+inline std::size_t link_target(const EngineConfig& cfg) { return (cfg.min_links + cfg.max_links + 1) / 2; }
+inline std::size_t nearest_link_quota(const EngineConfig& cfg) { return (link_target(cfg) + 1) / 2; }
 inline constexpr Millis kDialRequestInterval = 60'000;    // one DialRequest per peer per interval, both ways
 inline constexpr std::size_t kMaxDialRequestPeers = 256;  // peers remembered for that interval
 inline constexpr std::size_t kMaxRelayedLinks = 16;       // this node's own links through relays
@@ -288,6 +293,8 @@ struct Engine::Impl {
   std::vector<Contact> with_self(const NodeId& target, std::vector<Contact> result) const;
   bool lookup_succeeded(const LookupOp& op) const;
   std::vector<Contact> desired_links(Millis now) const;
+  std::vector<Contact> nearest_link_candidates(Millis now) const;  // the nearest_link_quota nearest usable
+  bool usable_for_kept_link(const Contact& c, Millis now) const;
 
   // engine_maintenance.cpp: timers, connection policy, keep-alive, health
   void maintenance(Millis now);

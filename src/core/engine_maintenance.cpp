@@ -1,11 +1,13 @@
 // Engine: timers (request timeouts, handshake deadlines, keep-alive, idle query
 // links, value expiry and republish), the connection policy, and health.
 // Connection policy: keep between min_links and max_links links ("kept"),
-// aiming at their midpoint, chosen for routing: half nearest to our own id,
-// the rest spread over distinct buckets. Other links are "query links" opened
+// aiming at their midpoint, chosen for routing: half nearest to our own id
+// (linked even when inbound links already fill the count), the rest spread
+// over distinct buckets. Other links are "query links" opened
 // by lookups; they close after query_link_idle without requests.
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "core/engine_impl.hpp"
@@ -39,22 +41,29 @@ void Engine::Impl::dial_seeds(Millis now) {
   }
 }
 
+std::vector<Contact> Engine::Impl::nearest_link_candidates(Millis now) const {
+  std::vector<Contact> out;
+  for (const auto& c : table.closest(self, nearest_link_quota(cfg) * 2, now)) {
+    if (out.size() >= nearest_link_quota(cfg)) break;
+    if (usable_for_kept_link(c, now)) out.push_back(c);
+  }
+  return out;
+}
+
+bool Engine::Impl::usable_for_kept_link(const Contact& c, Millis now) const {
+  auto refused = keep_refused_until.find(c.id);
+  if (refused != keep_refused_until.end() && refused->second > now) return false;
+  const auto* e = table.find(c.id);
+  return e && e->retry_after <= now && reach(c).how == ReachBy::dial;
+}
+
 std::vector<Contact> Engine::Impl::desired_links(Millis now) const {
-  std::size_t target = (cfg.min_links + cfg.max_links + 1) / 2;
   std::vector<Contact> out;
   std::set<NodeId> chosen;
-  auto usable = [&](const Contact& c) {
-    auto refused = keep_refused_until.find(c.id);
-    if (refused != keep_refused_until.end() && refused->second > now) return false;
-    const auto* e = table.find(c.id);
-    return e && e->retry_after <= now && !chosen.count(c.id) && reach(c).how == ReachBy::dial;
-  };
-  for (const auto& c : table.closest(self, target, now)) {
-    if (out.size() >= (target + 1) / 2) break;
-    if (usable(c)) {
-      out.push_back(c);
-      chosen.insert(c.id);
-    }
+  auto usable = [&](const Contact& c) { return !chosen.count(c.id) && usable_for_kept_link(c, now); };
+  for (const auto& c : nearest_link_candidates(now)) {
+    out.push_back(c);
+    chosen.insert(c.id);
   }
   // One contact per bucket, farthest buckets first, for routing diversity.
   auto entries = table.entries();
@@ -82,11 +91,29 @@ std::vector<Contact> Engine::Impl::desired_links(Millis now) const {
 
 void Engine::Impl::apply_connection_policy(Millis now) {
   if (cfg.role == Role::bootstrap || stopped || !cfg.connection_policy) return;
-  std::size_t target = (cfg.min_links + cfg.max_links + 1) / 2;
+  std::size_t target = link_target(cfg);
   std::size_t kept = kept_count();
   std::size_t dialing = 0;
   for (const auto& [id, link] : links) dialing += (link.want_kept && link.phase != Link::Phase::ready) ? 1 : 0;
 
+  // The nearest contacts come first, however many links we already keep:
+  // routed messages find a node through its nearest neighbours, so a node
+  // whose slots filled with inbound links from far away must still link its
+  // own neighbourhood (trim_kept_links makes room by dropping a redundant link).
+  for (const auto& c : nearest_link_candidates(now)) {
+    auto ready = ready_by_peer.find(c.id);
+    if (ready != ready_by_peer.end()) {
+      Link& link = links.at(ready->second);
+      if (!link.kept && dialable(link)) {
+        link.kept = true;
+        touch(link.id);
+        ++kept;
+      }
+    } else if (!dialing_by_peer.count(c.id)) {
+      dial(reach(c).address, c.id, true, false, now);
+      ++dialing;
+    }
+  }
   if (kept + dialing < target) {
     // Cheapest first: promote open query links to peers we would want anyway.
     for (auto& [id, link] : links) {
@@ -112,17 +139,37 @@ void Engine::Impl::apply_connection_policy(Millis now) {
 void Engine::Impl::trim_kept_links() {
   std::size_t kept = kept_count();
   if (kept <= cfg.max_links || !cfg.connection_policy) return;
-  // Demote the youngest inbound kept links first, then the youngest outbound
-  // ones; demoted links become query links and close when idle.
-  std::vector<Link*> surplus;
+  // Keep what routing needs most: the links nearest our own id, then one link
+  // per bucket (the oldest outbound one). Demote the rest first, the youngest
+  // inbound ones before the youngest outbound ones; demoted links become query
+  // links and close when idle.
+  std::vector<Link*> ranked;
   for (auto& [id, link] : links) {
-    if (link.kept && link.phase == Link::Phase::ready) surplus.push_back(&link);
+    if (link.kept && link.phase == Link::Phase::ready) ranked.push_back(&link);
   }
-  std::sort(surplus.begin(), surplus.end(), [](const Link* a, const Link* b) {
-    if (a->outbound != b->outbound) return !a->outbound;
-    return a->opened_at > b->opened_at;
+  std::sort(ranked.begin(), ranked.end(), [&](const Link* a, const Link* b) { return closer(self, a->peer, b->peer); });
+  auto seniority = [](const Link* a, const Link* b) {
+    if (a->outbound != b->outbound) return a->outbound;
+    return a->opened_at < b->opened_at;
+  };
+  std::map<const Link*, int> tier;  // 0 nearest, 1 its bucket's representative, 2 redundant
+  std::map<int, const Link*> bucket_representative;
+  std::size_t nearest = nearest_link_quota(cfg);
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    if (i < nearest) {
+      tier[ranked[i]] = 0;
+      continue;
+    }
+    tier[ranked[i]] = 2;
+    auto [it, inserted] = bucket_representative.try_emplace(common_prefix_length(self, ranked[i]->peer), ranked[i]);
+    if (!inserted && seniority(ranked[i], it->second)) it->second = ranked[i];
+  }
+  for (const auto& [bucket, link] : bucket_representative) tier[link] = 1;
+  std::sort(ranked.begin(), ranked.end(), [&](const Link* a, const Link* b) {
+    if (tier[a] != tier[b]) return tier[a] > tier[b];
+    return seniority(b, a);
   });
-  for (Link* link : surplus) {
+  for (Link* link : ranked) {
     if (kept <= cfg.max_links) break;
     link->kept = false;
     touch(link->id);
