@@ -4,7 +4,8 @@
 // one ping at a time, it measures success, routing steps (from the frames the
 // simulator delivers), the routed round trip, and the extra latency over a
 // direct round trip between the same two nodes — per routing step, against
-// the mean link round trip. Prints the parameters and a table; asserts nothing.
+// the mean link round trip, and the bounces and re-forwards of all routed
+// traffic meanwhile. Prints the parameters and a table; asserts nothing.
 // Usage: bench_routing [--nodes N] [--pairs P] [--seed S] [--hop-limit H]
 #include <algorithm>
 #include <chrono>
@@ -89,6 +90,14 @@ int main(int argc, char** argv) {
     if (reply && r.source == dst_id && r.destination == src_id) ++steps_back;
   });
 
+  auto sum_routed = [&](auto field) {
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < opt.nodes; ++i) n += field(net.engine(static_cast<NodeIndex>(i))->metrics().routed);
+    return n;
+  };
+  auto bounced_of = [](const RoutedCounters& r) { return r.bounced; };
+  auto rerouted_of = [](const RoutedCounters& r) { return r.rerouted; };
+  std::uint64_t bounced_before = sum_routed(bounced_of), rerouted_before = sum_routed(rerouted_of);
   std::size_t ok = 0, routed = 0, failed = 0;
   std::map<int, std::size_t> hop_counts;
   std::vector<double> routed_rtt, direct_rtt, extra, extra_per_step, link_rtt;
@@ -133,6 +142,8 @@ int main(int argc, char** argv) {
     auto b = static_cast<NodeIndex>(net.scenario_random().uniform(opt.nodes));
     if (a != b) link_rtt.push_back(2.0 * static_cast<double>(net.latency(a, b)));
   }
+  std::uint64_t bounced = sum_routed(bounced_of) - bounced_before;
+  std::uint64_t rerouted = sum_routed(rerouted_of) - rerouted_before;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   std::printf("bench_routing: %zu simulated nodes, links 3-8 kept, max_query_links 0 (requests to unlinked nodes are routed), "
@@ -149,6 +160,8 @@ int main(int argc, char** argv) {
   std::printf("| direct RTT of the same pairs p50 | %.0f ms |\n", percentile(direct_rtt, 50));
   std::printf("| extra latency routed - direct p50 / p90 | %.0f / %.0f ms |\n", percentile(extra, 50), percentile(extra, 90));
   std::printf("| extra latency per routing step p50 | %.0f ms |\n", percentile(extra_per_step, 50));
+  std::printf("| bounces / requests forwarded again after their link closed (all traffic) | %llu / %llu |\n",
+              static_cast<unsigned long long>(bounced), static_cast<unsigned long long>(rerouted));
   std::printf("| mean link RTT (target: per-step extra below it) | %.0f ms |\n",
               link_rtt.empty() ? 0.0 : [&] { double s = 0; for (double v : link_rtt) s += v; return s / static_cast<double>(link_rtt.size()); }());
   std::printf("\n| routing steps (request) | requests | share |\n|---|---|---|\n");

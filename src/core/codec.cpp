@@ -36,7 +36,8 @@ static_assert(kHeaderSize + 32 + 32 + 8 + 1 + 1 + 32 + 64 + 4 + kMaxRoutedPayloa
 static_assert(kHeaderSize + NodeId::kSize + 4 + kMaxRelayPayload <= kMaxFrameSize, "a RelayData fits in one frame");
 static_assert(kHeaderSize + NodeId::kSize + 8 + 4 + 4 + kMaxValueSize <= kMaxRoutedPayload,
               "a routed Store carries the largest value");
-static_assert(kMaxContacts <= 255 && kMaxAddresses <= 255, "counts are sent as u8");
+static_assert(kMaxContacts <= 255 && kMaxAddresses <= 255 && kMaxNeighbours <= 255, "counts are sent as u8");
+static_assert(kHeaderSize + 1 + kMaxNeighbours * NodeId::kSize <= kMaxFrameSize, "largest Neighbours fits");
 static_assert(kMaxAddressLength <= 0xffff && kMaxBuildIdLength <= 0xffff && kMaxReasonLength <= 0xffff &&
                   kMaxErrorTextLength <= 0xffff,
               "string lengths are sent as u16");
@@ -350,6 +351,12 @@ void write_body(Writer& w, const RelayClose& m) {
   w.text(m.reason, kMaxReasonLength, true, FieldName{"RelayClose.reason"});
 }
 
+void write_body(Writer& w, const Neighbours& m) {
+  require(check_count(m.ids.size(), kMaxNeighbours, FieldName{"Neighbours.ids"}));
+  w.u8(static_cast<std::uint8_t>(m.ids.size()));
+  for (const auto& id : m.ids) w.raw(id.bytes);
+}
+
 std::size_t size_hint(const Message& message) {
   if (const auto* s = std::get_if<Store>(&message)) return 64 + s->value.size();
   if (const auto* v = std::get_if<Value>(&message)) return 64 + v->value.size();
@@ -569,17 +576,29 @@ bool read_body(Reader& r, RelayClose& m) {
          r.text(m.reason, kMaxReasonLength, true, FieldName{"RelayClose.reason"});
 }
 
+bool read_body(Reader& r, Neighbours& m) {
+  const FieldName ids{"Neighbours.ids"};
+  std::uint8_t count = 0;
+  if (!r.u8(count, ids) || !r.ok(check_count(count, kMaxNeighbours, ids))) return false;
+  m.ids.resize(count);
+  for (int i = 0; i < count; ++i) {
+    if (!r.fixed(m.ids[static_cast<std::size_t>(i)].bytes, ids.at(i))) return false;
+  }
+  return true;
+}
+
 // Message struct names as used in error text ("Store.value ...").
 constexpr std::array<std::string_view, kMessageTypeCount> kStructNames = {
     "Hello", "Auth", "Goodbye", "Error", "Ping", "Pong", "FindNode", "Nodes", "Store", "StoreAck",
     "FindValue", "Value", "PeersRequest", "Routed",
-    "Signal", "Ack", "DialRequest", "RelayOpen", "RelayData", "RelayClose",
+    "Signal", "Ack", "DialRequest", "RelayOpen", "RelayData", "RelayClose", "Neighbours",
 };
 
 template <typename T>
 constexpr bool kHasRequestIdField = !(std::is_same_v<T, Hello> || std::is_same_v<T, Auth> ||
                                       std::is_same_v<T, Goodbye> || std::is_same_v<T, Routed> ||
-                                      std::is_same_v<T, RelayData> || std::is_same_v<T, RelayClose>);
+                                      std::is_same_v<T, RelayData> || std::is_same_v<T, RelayClose> ||
+                                      std::is_same_v<T, Neighbours>);
 
 template <typename T>
 Result<Message, DecodeError> decode_as(Reader& reader, DecodeError& error, std::string_view name) {

@@ -189,6 +189,7 @@ void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
   for (auto& queued : link.queued) queued.handler(ReplyOutcome{nullptr, why, true}, now);
   fail_link_requests(id, why, now);
   relay_endpoint_gone(link, now);
+  if (link.last_routed_out >= 0 && now - link.last_routed_out < kRouteStateTtl) reroute_in_flight(id, now);
 }
 
 void Engine::Impl::handle_frame(Link& link, BytesView frame, Millis now) {
@@ -380,6 +381,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
     if (link.want_kept || (link.seed && room) || (!link.outbound && room) || !cfg.connection_policy) link.kept = true;
     trim_kept_links();
     observe_peer(link, now);
+    if (sends_neighbours(link)) send_neighbours(link, kept_neighbours(), now);
   } else if (link.role == Role::bootstrap) {
     // First contact: ask for peers; the link closes when idle.
     request_on_link(link, PeersRequest{0, static_cast<std::uint8_t>(kMaxContacts)}, now,

@@ -27,6 +27,7 @@ inline constexpr std::size_t kMaxConcurrentOps = 1024;  // API lookups/puts/gets
 inline constexpr std::size_t kMaxRouteStates = 8192;    // routed messages remembered for replies/bounces
 inline constexpr Millis kRouteStateTtl = 30'000;         // how long a hop remembers a routed message
 inline constexpr LinkId kRoutedLink = 0;                 // pseudo link of routed requests in `pending`
+inline constexpr std::size_t kMaxRetainedRouted = 1 << 20;  // bytes of routed requests kept for re-forwarding
 
 // Connection policy: the number of kept links aimed at, and how many of them
 // go to the nodes nearest our own id (the rest spread over buckets).
@@ -105,6 +106,8 @@ struct Link {
   std::optional<RouteContext> route;  // set on the stand-in link of a routed request
   std::optional<RelayPath> relay;     // set on a link that runs through a relay server
   bool draining = false;              // replaced by a direct link: closes once its requests are answered
+  Millis last_routed_out = -1;        // a routed request was last forwarded on this link
+  std::vector<NodeId> neighbours;     // the peer's kept links, from its last Neighbours (a routing hint)
 };
 
 using RouteKey = std::pair<NodeId, std::uint64_t>;  // (request origin, message id)
@@ -113,6 +116,11 @@ struct RouteState {
   std::vector<NodeId> tried;    // next hops already tried (and the previous hop)
   bool delivered = false;       // this node is the destination and handled it
   std::uint32_t request_id = 0; // at the origin: the pending routed request
+  // The request as last sent on, kept until a reply or bounce passes back:
+  // if that link closes first, the frame may be lost with it, and the hop
+  // forwards it again to its next candidate.
+  LinkId sent_on = 0;
+  std::optional<Routed> in_flight;
 };
 
 // Sets the request id of any request or response message.
@@ -181,6 +189,8 @@ struct Engine::Impl {
   std::map<NodeId, Millis> keep_refused_until;        // peers that closed our kept link as surplus
   std::map<RouteKey, RouteState> routes;              // routed messages seen recently
   std::deque<std::pair<Millis, RouteKey>> route_order;  // routes in arrival order, for expiry
+  std::vector<NodeId> announced_neighbours;            // the set last sent by announce_neighbours
+  std::size_t retained_routed_bytes = 0;               // payload bytes held in RouteState::in_flight
   std::uint32_t next_routed_rid = 1;
   std::map<NodeId, Millis> dial_requests_at;          // last DialRequest sent to / honoured for a peer
   std::map<std::pair<NodeId, NodeId>, Millis> relay_sessions;  // relay role: browser pairs served (lower id first)
@@ -256,8 +266,18 @@ struct Engine::Impl {
   std::optional<LinkId> next_hop(const NodeId& destination, const std::vector<NodeId>& tried,
                                  bool signaling = false) const;
   RouteState& remember_route(const RouteKey& key, LinkId prev, Millis now);
+  void drop_route(const RouteKey& key);
+  void retain_in_flight(RouteState& state, LinkId link, const Routed& routed);
+  void release_in_flight(RouteState& state);
+  void reroute_in_flight(LinkId closed, Millis now);  // the link closed under routed requests
   void expire_routes(Millis now);
   bool routed_rate_ok(Link& link, Millis now);
+  // Neighbours: tell the peers we keep links to which peers those are.
+  std::vector<NodeId> kept_neighbours() const;
+  bool sends_neighbours(const Link& link) const;
+  void send_neighbours(Link& link, const std::vector<NodeId>& ids, Millis now);
+  void announce_neighbours(Millis now);  // to every kept link, when the set changed
+  void handle_neighbours(Link& link, Neighbours& neighbours, Millis now);
 
   // engine_signaling.cpp: WebRTC signaling and "please dial me"
   void handle_signal(Link& link, const Signal& signal, Millis now);

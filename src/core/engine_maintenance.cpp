@@ -196,6 +196,7 @@ void Engine::Impl::maintenance(Millis now) {
   }
   relay_maintenance(now);
   apply_connection_policy(now);
+  announce_neighbours(now);
 }
 
 void Engine::Impl::run_timers(Millis now) {

@@ -312,6 +312,9 @@ std::array<Handler, kMessageTypeCount> make_table() {
   t[at(MessageType::relay_close)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
     s.handle_relay_close(link, std::get<RelayClose>(m), now);
   };
+  t[at(MessageType::neighbours)] = [](Engine::Impl& s, Link& link, Message& m, Millis now) {
+    s.handle_neighbours(link, std::get<Neighbours>(m), now);
+  };
   return t;
 }
 }  // namespace

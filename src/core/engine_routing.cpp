@@ -7,6 +7,9 @@
 // a request to an unreachable or dead node costs at most hop_limit messages
 // and fails fast back at the origin. Each hop remembers (origin, message id)
 // briefly: duplicates and loops are bounced, and replies retrace the path.
+// Peers tell each other which peers they keep links to (Neighbours, protocol
+// version 2), so a hop also forwards to a peer whose neighbour is nearer the
+// destination than any peer of its own: a look two hops ahead.
 #include <algorithm>
 
 #include "core/codec.hpp"
@@ -52,7 +55,7 @@ bool Engine::Impl::routed_rate_ok(Link& link, Millis now) {
 
 RouteState& Engine::Impl::remember_route(const RouteKey& key, LinkId prev, Millis now) {
   while (routes.size() >= kMaxRouteStates && !route_order.empty()) {
-    routes.erase(route_order.front().second);
+    drop_route(route_order.front().second);
     route_order.pop_front();
   }
   auto [it, inserted] = routes.try_emplace(key);
@@ -63,27 +66,116 @@ RouteState& Engine::Impl::remember_route(const RouteKey& key, LinkId prev, Milli
 
 void Engine::Impl::expire_routes(Millis now) {
   while (!route_order.empty() && route_order.front().first + kRouteStateTtl <= now) {
-    routes.erase(route_order.front().second);
+    drop_route(route_order.front().second);
     route_order.pop_front();
+  }
+}
+
+void Engine::Impl::drop_route(const RouteKey& key) {
+  auto it = routes.find(key);
+  if (it == routes.end()) return;
+  release_in_flight(it->second);
+  routes.erase(it);
+}
+
+void Engine::Impl::retain_in_flight(RouteState& state, LinkId link, const Routed& routed) {
+  release_in_flight(state);
+  state.sent_on = link;
+  if (retained_routed_bytes + routed.payload.size() > kMaxRetainedRouted) return;  // flood: no second chance
+  retained_routed_bytes += routed.payload.size();
+  state.in_flight = routed;
+}
+
+void Engine::Impl::release_in_flight(RouteState& state) {
+  if (state.in_flight) retained_routed_bytes -= state.in_flight->payload.size();
+  state.in_flight.reset();
+}
+
+void Engine::Impl::reroute_in_flight(LinkId closed, Millis now) {
+  std::vector<std::pair<RouteKey, Routed>> lost;
+  for (auto& [key, state] : routes) {
+    if (state.sent_on != closed || !state.in_flight) continue;
+    lost.emplace_back(key, std::move(*state.in_flight));
+    release_in_flight(state);
+  }
+  for (auto& [key, routed] : lost) {
+    if (cfg.metrics_enabled) ++metrics.routed.rerouted;
+    forward_routed(std::move(routed), key, now);
   }
 }
 
 std::optional<LinkId> Engine::Impl::next_hop(const NodeId& destination, const std::vector<NodeId>& tried,
                                              bool signaling) const {
+  // Rank: the destination itself; then the peer whose reach (itself or one of
+  // its announced neighbours, other than us) is nearest the destination; then
+  // the peer itself nearest.
   std::optional<LinkId> best;
   const NodeId* best_peer = nullptr;
+  const NodeId* best_reach = nullptr;
   for (const auto& [id, link] : links) {
     if (link.phase != Link::Phase::ready) continue;
     if (std::find(tried.begin(), tried.end(), link.peer) != tried.end()) continue;
+    if (link.peer == destination) return id;
     // Headless clients do not forward for others; bootstrap servers only signaling.
     bool relays = link.role != Role::client && (link.role != Role::bootstrap || signaling);
-    if (!relays && link.peer != destination) continue;
-    if (!best_peer || closer(destination, link.peer, *best_peer)) {
+    if (!relays) continue;
+    const NodeId* reach = &link.peer;
+    for (const auto& n : link.neighbours) {
+      if (n != self && closer(destination, n, *reach)) reach = &n;
+    }
+    bool better = !best_peer || closer(destination, *reach, *best_reach) ||
+                  (*reach == *best_reach && closer(destination, link.peer, *best_peer));
+    if (better) {
       best = id;
       best_peer = &link.peer;
+      best_reach = reach;
     }
   }
   return best;
+}
+
+std::vector<NodeId> Engine::Impl::kept_neighbours() const {
+  std::vector<NodeId> out;
+  for (const auto& [id, link] : links) {
+    if (link.kept && link.phase == Link::Phase::ready && !link.draining) out.push_back(link.peer);
+  }
+  std::sort(out.begin(), out.end(), [&](const NodeId& a, const NodeId& b) { return closer(self, a, b); });
+  if (out.size() > kMaxNeighbours) out.resize(kMaxNeighbours);
+  return out;
+}
+
+// Only DHT members announce, only to peers that forward routed messages, and
+// only on links that speak protocol version 2.
+bool Engine::Impl::sends_neighbours(const Link& link) const {
+  return cfg.routing && role_is_dht_member(cfg.role) && link.phase == Link::Phase::ready && link.kept &&
+         link.version >= kNeighboursVersion && role_is_dht_member(link.role);
+}
+
+void Engine::Impl::send_neighbours(Link& link, const std::vector<NodeId>& ids, Millis now) {
+  Neighbours message;
+  for (const auto& id : ids) {
+    if (id != link.peer) message.ids.push_back(id);  // the peer knows it is linked to us
+  }
+  send(link, message, now);
+}
+
+void Engine::Impl::announce_neighbours(Millis now) {
+  auto current = kept_neighbours();
+  if (current == announced_neighbours) return;
+  announced_neighbours = current;
+  for (auto& [id, link] : links) {
+    if (sends_neighbours(link)) send_neighbours(link, current, now);
+  }
+}
+
+void Engine::Impl::handle_neighbours(Link& link, Neighbours& neighbours, Millis now) {
+  if (link.version < kNeighboursVersion) {
+    return reply_error(link, 0, ErrorCode::unknown_type,
+                       "neighbours (0x20) is not part of protocol version " + std::to_string(link.version) +
+                           ", which this link speaks",
+                       now);
+  }
+  link.neighbours = std::move(neighbours.ids);
 }
 
 void Engine::Impl::request_routed(const NodeId& to, Message message, Millis now, ReplyHandler handler) {
@@ -127,6 +219,8 @@ void Engine::Impl::forward_routed(Routed routed, const RouteKey& key, Millis now
   routed.hop_limit -= 1;
   routed.flags &= static_cast<std::uint8_t>(~Routed::kBounce);
   if (cfg.metrics_enabled && it->second.prev != kRoutedLink) ++metrics.routed.forwarded;
+  retain_in_flight(it->second, link.id, routed);
+  link.last_routed_out = now;
   send(link, routed, now);
 }
 
@@ -179,6 +273,10 @@ void Engine::Impl::handle_routed(Link& link, Routed& routed, Millis now) {
   bool reply = routed.flags & Routed::kReply;
   RouteKey key = reply ? RouteKey{routed.destination, routed.message_id} : RouteKey{routed.source, routed.message_id};
 
+  if (reply) {
+    // The request got through: nothing to send again.
+    if (auto it = routes.find(key); it != routes.end()) release_in_flight(it->second);
+  }
   if (routed.flags & Routed::kBounce) {
     auto it = routes.find(key);
     if (reply || it == routes.end()) {

@@ -18,6 +18,7 @@ constexpr std::array<MessageType, kMessageTypeCount> kTypesInOrder = {
     MessageType::store,      MessageType::store_ack, MessageType::find_value, MessageType::value,
     MessageType::peers_request, MessageType::routed, MessageType::signal, MessageType::ack,
     MessageType::dial_request, MessageType::relay_open, MessageType::relay_data, MessageType::relay_close,
+    MessageType::neighbours,
 };
 
 static_assert(std::variant_size_v<Message> == kMessageTypeCount,
@@ -30,7 +31,8 @@ static_assert(kAlternativeIs<0, Hello> && kAlternativeIs<1, Auth> && kAlternativ
                   kAlternativeIs<9, StoreAck> && kAlternativeIs<10, FindValue> && kAlternativeIs<11, Value> &&
                   kAlternativeIs<12, PeersRequest> && kAlternativeIs<13, Routed> &&
                   kAlternativeIs<14, Signal> && kAlternativeIs<15, Ack> && kAlternativeIs<16, DialRequest> &&
-                  kAlternativeIs<17, RelayOpen> && kAlternativeIs<18, RelayData> && kAlternativeIs<19, RelayClose>,
+                  kAlternativeIs<17, RelayOpen> && kAlternativeIs<18, RelayData> && kAlternativeIs<19, RelayClose> &&
+                  kAlternativeIs<20, Neighbours>,
               "Message alternatives must follow MessageType order (kTypesInOrder)");
 
 }  // namespace
@@ -57,6 +59,7 @@ std::string_view message_type_name(MessageType type) {
     case MessageType::relay_open: return "relay_open";
     case MessageType::relay_data: return "relay_data";
     case MessageType::relay_close: return "relay_close";
+    case MessageType::neighbours: return "neighbours";
   }
   return "unknown";
 }
@@ -96,7 +99,8 @@ std::uint32_t request_id_of(const Message& message) {
       [](const auto& m) -> std::uint32_t {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Auth> || std::is_same_v<T, Goodbye> ||
-                      std::is_same_v<T, Routed> || std::is_same_v<T, RelayData> || std::is_same_v<T, RelayClose>) {
+                      std::is_same_v<T, Routed> || std::is_same_v<T, RelayData> || std::is_same_v<T, RelayClose> ||
+                      std::is_same_v<T, Neighbours>) {
           return 0;
         } else {
           return m.request_id;

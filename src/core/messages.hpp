@@ -36,9 +36,10 @@ enum class MessageType : std::uint8_t {
   relay_open = 0x1D,
   relay_data = 0x1E,
   relay_close = 0x1F,
+  neighbours = 0x20,  // protocol version 2
 };
 std::string_view message_type_name(MessageType type);
-inline constexpr std::size_t kMessageTypeCount = 20;
+inline constexpr std::size_t kMessageTypeCount = 21;
 // Dense index 0..kMessageTypeCount-1 for per-type counters; kMessageTypeCount when unknown.
 std::size_t message_type_index(std::uint8_t raw_type);
 MessageType message_type_at(std::size_t index);
@@ -205,9 +206,16 @@ struct RelayClose {  // request_id 0
   bool operator==(const RelayClose&) const = default;
 };
 
+// Neighbours (protocol version 2): the peers the sender keeps links to, so
+// the receiver can forward a routed message toward a node one hop beyond it.
+struct Neighbours {  // request_id 0
+  std::vector<NodeId> ids;  // 0..kMaxNeighbours, nearest to the sender first
+  bool operator==(const Neighbours&) const = default;
+};
+
 using Message = std::variant<Hello, Auth, Goodbye, Error, Ping, Pong, FindNode, Nodes, Store, StoreAck,
                              FindValue, Value, PeersRequest, Routed, Signal, Ack, DialRequest, RelayOpen,
-                             RelayData, RelayClose>;
+                             RelayData, RelayClose, Neighbours>;
 
 MessageType type_of(const Message& message);
 // Bytes the origin of a Routed message signs: "yz-routed-v1" || source ||

@@ -39,6 +39,7 @@ struct RoutedCounters {
   std::uint64_t dropped_rate = 0;       // over the per-link routed message rate
   std::uint64_t dropped_invalid = 0;    // payload not a request or response frame
   std::uint64_t dropped_no_state = 0;   // bounce or reply for a route this node forgot
+  std::uint64_t rerouted = 0;           // requests sent again: their link closed before a reply or bounce
   // How requests reached their peer: existing link, new dial, or routed.
   std::uint64_t via_link = 0;
   std::uint64_t via_dial = 0;

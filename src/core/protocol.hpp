@@ -10,12 +10,15 @@ namespace yz {
 // Wire protocol versions this build speaks. A link uses the highest version in
 // both peers' ranges; disjoint ranges close the link with kIncompatibleVersion.
 inline constexpr std::uint16_t kProtocolVersionMin = 1;
-inline constexpr std::uint16_t kProtocolVersionMax = 1;
+inline constexpr std::uint16_t kProtocolVersionMax = 2;
+// Version 2 adds Neighbours (0x20); it is sent only on links that speak it.
+inline constexpr std::uint16_t kNeighboursVersion = 2;
 
 // Limits checked by the codec before any allocation.
 inline constexpr std::size_t kMaxFrameSize = 128 * 1024;   // one message per frame
 inline constexpr std::size_t kMaxValueSize = 64 * 1024;    // stored value bytes
 inline constexpr std::size_t kMaxContacts = 32;            // contacts in one Nodes reply
+inline constexpr std::size_t kMaxNeighbours = 32;          // ids in one Neighbours message
 inline constexpr std::size_t kMaxAddresses = 8;            // listen addresses per node
 inline constexpr std::size_t kMaxAddressLength = 256;      // bytes per address
 inline constexpr std::size_t kMaxBuildIdLength = 64;       // bytes
@@ -25,9 +28,10 @@ inline constexpr std::uint32_t kMaxTtlSeconds = 7 * 24 * 3600;
 inline constexpr std::size_t kMaxRoutedPayload = kMaxFrameSize - 256;  // one inner frame
 inline constexpr std::uint8_t kMaxHops = 128;     // Routed.hop_limit above this is dropped
 // hop_limit a new Routed message starts with. 64: at 1,000 simulated nodes
-// with only 3-8 kept links per node (bench_routing), 32 steps answered 76% of
-// random pairs and 64 answered 94%; 64 steps at ~85 ms a link still fit the
-// 10 s routed request timeout, and an unreachable target costs 64 messages.
+// with only 3-8 kept links per node (bench_routing, bench/results/routing.md)
+// the longest walk now takes 20 steps (neighbour lists, nearest neighbours
+// always linked); 64 leaves room for churn, still fits the 10 s routed request
+// timeout at ~85 ms a link, and an unreachable target costs 64 messages.
 inline constexpr std::uint8_t kDefaultHops = 64;
 inline constexpr std::size_t kMaxSignalLength = 16 * 1024;  // bytes of Signal.data (an SDP fits)
 inline constexpr std::size_t kMaxSignalsPerSecond = 200;    // Signals a node accepts per second

@@ -260,7 +260,8 @@ std::string prometheus_text(const Metrics& m, const Status& status, bool metrics
   w.family("yz_routed_messages_total", "counter", "Routed messages handled by this node, by event.");
   const std::pair<const char*, std::uint64_t> events[] = {
       {"originated", r.originated}, {"forwarded", r.forwarded}, {"delivered", r.delivered},
-      {"replied", r.replies},       {"bounced", r.bounced},     {"unreachable", r.unreachable}};
+      {"replied", r.replies},       {"bounced", r.bounced},     {"unreachable", r.unreachable},
+      {"rerouted", r.rerouted}};
   for (const auto& [event, count] : events) w.sample("yz_routed_messages_total", fmt::format("event=\"{}\"", event), count);
   w.family("yz_routed_dropped_total", "counter", "Routed messages dropped, by reason.");
   const std::pair<const char*, std::uint64_t> drops[] = {

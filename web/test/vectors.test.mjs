@@ -53,6 +53,8 @@ const expected = {
   relay_data: { type: 'relay_data', request_id: 0, peer: B, payload: '010203' },
   relay_close: { type: 'relay_close', request_id: 0, peer: A, reason: 'relay full' },
   relay_close_no_reason: { type: 'relay_close', request_id: 0, peer: A, reason: '' },
+  neighbours: { type: 'neighbours', request_id: 0, ids: [A, B] },
+  neighbours_empty: { type: 'neighbours', request_id: 0, ids: [] },
 };
 
 let core;

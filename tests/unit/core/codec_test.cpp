@@ -115,6 +115,7 @@ std::vector<Message> sample_messages() {
       RelayOpen{17, id_filled(0x33)},
       RelayData{id_filled(0x34), Bytes(1000, 0xab)},
       RelayClose{id_filled(0x35), "the relay lost its link"},
+      Neighbours{{id_filled(0x36), id_filled(0x37)}},
   };
 }
 
@@ -152,7 +153,7 @@ TEST(CodecMessageTypes, IndexIsDenseAndInverse) {
   }
   EXPECT_EQ(names.size(), kMessageTypeCount);
   EXPECT_EQ(message_type_at(0), MessageType::hello);
-  EXPECT_EQ(message_type_at(kMessageTypeCount - 1), MessageType::relay_close);
+  EXPECT_EQ(message_type_at(kMessageTypeCount - 1), MessageType::neighbours);
   EXPECT_THROW(message_type_at(kMessageTypeCount), std::out_of_range);
 }
 
@@ -164,7 +165,7 @@ TEST(CodecMessageTypes, UnknownRawTypesMapToTheExtraSlot) {
   EXPECT_EQ(known, static_cast<int>(kMessageTypeCount));
   EXPECT_EQ(message_type_index(0x00), kMessageTypeCount);
   EXPECT_EQ(message_type_index(0x05), kMessageTypeCount);
-  EXPECT_EQ(message_type_index(0x20), kMessageTypeCount);
+  EXPECT_EQ(message_type_index(0x21), kMessageTypeCount);
   EXPECT_EQ(message_type_index(0xff), kMessageTypeCount);
   EXPECT_EQ(message_type_name(MessageType::find_value), "find_value");
 }

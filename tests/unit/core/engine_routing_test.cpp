@@ -107,6 +107,115 @@ TEST(Routing, RandomSparseGraphsRouteEveryPairAndReportHops) {
   }
 }
 
+// Ids of the first n harness nodes (they depend only on the index).
+std::vector<NodeId> harness_ids(std::size_t n) {
+  Harness probe;
+  std::vector<NodeId> ids;
+  for (std::size_t i = 0; i < n; ++i) ids.push_back(probe.add(Role::dht, {}).engine->id());
+  return ids;
+}
+
+std::uint64_t total_bounces(Harness& net) {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < net.size(); ++i) n += net[i].engine->metrics().routed.bounced;
+  return n;
+}
+
+// Four nodes: the destination d = node 0; c is the node nearest d and a dead
+// end (linked only to the source); b leads to d. Edges are given from each
+// node's point of view (node i dials edges[i]).
+struct DeadEndTopology {
+  std::size_t source, b, c, d = 0;
+  std::vector<std::vector<std::size_t>> edges;
+};
+DeadEndTopology dead_end_topology() {
+  auto ids = harness_ids(4);
+  DeadEndTopology t;
+  std::vector<std::size_t> others = {1, 2, 3};
+  std::sort(others.begin(), others.end(), [&](auto x, auto y) { return closer(ids[0], ids[x], ids[y]); });
+  t.c = others[0];
+  t.b = others[1];
+  t.source = others[2];
+  t.edges.resize(4);
+  t.edges[t.source] = {t.b, t.c};
+  t.edges[t.b] = {t.d};
+  return t;
+}
+
+TEST(Routing, NeighbourListsLetAHopSkipADeadEnd) {
+  // Greedy by its own links alone, the source tries c (nearest d) first and
+  // must come back; knowing b's neighbours (Neighbours, protocol version 2)
+  // it goes through b at once. Version 1 nodes show the difference.
+  auto t = dead_end_topology();
+  for (std::uint16_t version : {std::uint16_t{1}, kNeighboursVersion}) {
+    SCOPED_TRACE("protocol version " + std::to_string(version));
+    EngineConfig cfg = fixed_topology();
+    cfg.version_max = version;
+    Harness net(2);
+    build(net, t.edges, cfg);
+    net.run_for(cfg.maintenance_interval + 1'000);  // lists announced
+    auto delivered = net[t.d].engine->metrics().routed.delivered;
+    auto bounces = total_bounces(net);
+    auto r = ping(net, t.source, t.d);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(net[t.d].engine->metrics().routed.delivered, delivered + 1);
+    if (version >= kNeighboursVersion) {
+      EXPECT_EQ(total_bounces(net), bounces) << "the walk went through b directly";
+    } else {
+      EXPECT_GT(total_bounces(net), bounces) << "without neighbour lists the walk visits the dead end";
+    }
+  }
+}
+
+TEST(Routing, RequestLostWithItsLinkIsForwardedAgain) {
+  // The source reaches d through b or c. The hop it picks crashes while the
+  // request is on the wire: the frame is lost, the source sees the link
+  // close, and forwards the request to the other one.
+  auto ids = harness_ids(4);
+  std::vector<std::vector<std::size_t>> edges = {{}, {0}, {0}, {1, 2}};  // 3 -> {1, 2} -> 0
+  EngineConfig cfg = fixed_topology();
+  Harness net(20);
+  build(net, edges, cfg);
+  net.run_for(cfg.maintenance_interval + 1'000);
+  std::size_t first = closer(ids[0], ids[1], ids[2]) ? 1 : 2;  // both list node 0: the nearer goes first
+  auto delivered = net[0].engine->metrics().routed.delivered;
+  PingResult result;
+  result.error = "no answer";
+  net[3].engine->ping(ids[0], net.now(), [&](const PingResult& r) { result = r; });
+  net.pump(3);
+  net.crash(first);  // before the 20 ms frame arrives
+  net.run_for(3'000);
+  EXPECT_TRUE(result.ok) << result.error;
+  EXPECT_EQ(net[3].engine->metrics().routed.rerouted, 1u);
+  EXPECT_EQ(net[0].engine->metrics().routed.delivered, delivered + 1);
+}
+
+TEST(RoutingBadInput, NeighboursOnAVersionOneLinkIsAnsweredLikeAnUnknownType) {
+  Harness net;
+  EngineConfig old_cfg;
+  old_cfg.version_max = 1;
+  net.add(Role::genesis, {});
+  net.add(Role::dht, {"mem://0"}, old_cfg);
+  net.start(0);
+  net.start(1);
+  net.run_for(2'000);
+  auto st = net[0].engine->status(net.now());
+  ASSERT_EQ(st.link_list.size(), 1u);
+  EXPECT_EQ(st.link_list.front().version, 1u);
+  net[0].engine->frame_received(st.link_list.front().link, encode(Neighbours{{net[1].engine->id()}}), net.now());
+  auto actions = net[0].engine->take_actions();
+  ASSERT_EQ(actions.size(), 1u);
+  auto* send = std::get_if<SendFrame>(&actions.front());
+  ASSERT_NE(send, nullptr);
+  auto reply = decode(send->frame);
+  ASSERT_TRUE(reply.ok());
+  auto* error = std::get_if<Error>(&reply.value());
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, ErrorCode::unknown_type);
+  EXPECT_NE(error->message.find("protocol version 1"), std::string::npos) << error->message;
+  EXPECT_EQ(net[0].engine->status(net.now()).links, 1u) << "the link stays";
+}
+
 TEST(Routing, UnreachableDestinationFailsFastWithReason) {
   // Two separate triangles: 0-1-2 and 3-4-5.
   std::vector<std::vector<std::size_t>> edges = {{1, 2}, {2}, {}, {4, 5}, {5}, {}};

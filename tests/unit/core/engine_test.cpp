@@ -281,8 +281,8 @@ TEST(Engine, OversizedPutIsRefusedWithReason) {
 TEST(Engine, IncompatibleVersionsAreRefusedOnBothSides) {
   Harness net;
   EngineConfig old_cfg;
-  old_cfg.version_min = 2;
-  old_cfg.version_max = 3;
+  old_cfg.version_min = kProtocolVersionMax + 1;  // a node from the future
+  old_cfg.version_max = kProtocolVersionMax + 2;
   net.add(Role::genesis, {});
   net.add(Role::dht, {"mem://0"}, old_cfg);
   net.start(0);

@@ -126,6 +126,8 @@ std::map<std::string, Message> expected_frames() {
   m["relay_data"] = RelayData{id_b(), Bytes{1, 2, 3}};
   m["relay_close"] = RelayClose{id_a(), "relay full"};
   m["relay_close_no_reason"] = RelayClose{id_a(), ""};
+  m["neighbours"] = Neighbours{{id_a(), id_b()}};
+  m["neighbours_empty"] = Neighbours{};
   return m;
 }
 

@@ -499,6 +499,10 @@ void message_json(Json& j, const Message& m) {
           j.key("peer").str(msg.peer.hex()).key("payload").str(to_hex(msg.payload));
         } else if constexpr (std::is_same_v<T, RelayClose>) {
           j.key("peer").str(msg.peer.hex()).key("reason").str(msg.reason);
+        } else if constexpr (std::is_same_v<T, Neighbours>) {
+          std::vector<std::string> ids;
+          for (const auto& id : msg.ids) ids.push_back(id.hex());
+          j.key("ids").strings(ids);
         }
       },
       m);
