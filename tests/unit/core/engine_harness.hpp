@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/codec.hpp"
 #include "core/engine.hpp"
 #include "crypto/sodium_crypto.hpp"
 
@@ -104,6 +105,19 @@ class Harness {
     now_ = until;
   }
   void run_for(Millis ms) { run_until(now_ + ms); }
+
+  // Takes node i's pending actions; the Error it sent when that was its only
+  // action (a reply to a frame a test injected), else nothing.
+  std::optional<Error> sole_error_reply(std::size_t i) {
+    auto actions = nodes_[i]->engine->take_actions();
+    if (actions.size() != 1) return std::nullopt;
+    auto* send = std::get_if<SendFrame>(&actions.front());
+    if (!send) return std::nullopt;
+    auto reply = decode(send->frame);
+    if (!reply.ok()) return std::nullopt;
+    auto* error = std::get_if<Error>(&reply.value());
+    return error ? std::optional<Error>(*error) : std::nullopt;
+  }
 
   // Raw frame injection for bad-input tests: frames sent by node i on link.
   std::vector<Bytes> sent_frames;

@@ -203,14 +203,8 @@ TEST(RoutingBadInput, NeighboursOnAVersionOneLinkIsAnsweredLikeAnUnknownType) {
   ASSERT_EQ(st.link_list.size(), 1u);
   EXPECT_EQ(st.link_list.front().version, 1u);
   net[0].engine->frame_received(st.link_list.front().link, encode(Neighbours{{net[1].engine->id()}}), net.now());
-  auto actions = net[0].engine->take_actions();
-  ASSERT_EQ(actions.size(), 1u);
-  auto* send = std::get_if<SendFrame>(&actions.front());
-  ASSERT_NE(send, nullptr);
-  auto reply = decode(send->frame);
-  ASSERT_TRUE(reply.ok());
-  auto* error = std::get_if<Error>(&reply.value());
-  ASSERT_NE(error, nullptr);
+  auto error = net.sole_error_reply(0);
+  ASSERT_TRUE(error.has_value()) << "one Error in reply";
   EXPECT_EQ(error->code, ErrorCode::unknown_type);
   EXPECT_NE(error->message.find("protocol version 1"), std::string::npos) << error->message;
   EXPECT_EQ(net[0].engine->status(net.now()).links, 1u) << "the link stays";

@@ -324,14 +324,8 @@ TEST(Engine, UnknownTypeIsAnsweredWithErrorAndLinkStays) {
   auto link = net[0].engine->status(net.now()).link_list.front().link;
   Bytes frame = {0x7f, 9, 0, 0, 0, 1, 2, 3};
   net[0].engine->frame_received(link, frame, net.now());
-  auto actions = net[0].engine->take_actions();
-  ASSERT_EQ(actions.size(), 1u);
-  auto* send = std::get_if<SendFrame>(&actions.front());
-  ASSERT_NE(send, nullptr);
-  auto reply = decode(send->frame);
-  ASSERT_TRUE(reply.ok());
-  auto* error = std::get_if<Error>(&reply.value());
-  ASSERT_NE(error, nullptr);
+  auto error = net.sole_error_reply(0);
+  ASSERT_TRUE(error.has_value()) << "one Error in reply";
   EXPECT_EQ(error->request_id, 9u);
   EXPECT_EQ(error->code, ErrorCode::unknown_type);
   EXPECT_EQ(net[0].engine->metrics().unknown_types, 1u);
