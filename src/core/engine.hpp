@@ -196,6 +196,7 @@ struct Status {
   std::size_t routing_table_size = 0;
   std::size_t stored_values = 0;
   std::size_t stored_bytes = 0;
+  std::size_t routed_retained_bytes = 0;  // forwarded routed requests kept until answered (re-forwarding)
   Millis started_at = 0;
   Millis last_lookup_ok_at = -1;     // any lookup, -1 = never
   Millis last_self_lookup_at = -1;

@@ -382,6 +382,7 @@ Status Engine::Impl::status(Millis now) const {
   st.routing_table_size = cfg.role == Role::bootstrap ? registry.size() : table.size();
   st.stored_values = store.size();
   st.stored_bytes = store.bytes();
+  st.routed_retained_bytes = retained_routed_bytes;
   st.last_lookup_ok_at = last_lookup_ok_at;
   st.last_self_lookup_at = last_self_lookup_at;
   st.last_self_lookup_ok = last_self_lookup_ok;

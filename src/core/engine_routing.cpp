@@ -95,8 +95,9 @@ void Engine::Impl::reroute_in_flight(LinkId closed, Millis now) {
   std::vector<std::pair<RouteKey, Routed>> lost;
   for (auto& [key, state] : routes) {
     if (state.sent_on != closed || !state.in_flight) continue;
-    lost.emplace_back(key, std::move(*state.in_flight));
+    Routed routed = *state.in_flight;
     release_in_flight(state);
+    lost.emplace_back(key, std::move(routed));
   }
   for (auto& [key, routed] : lost) {
     if (cfg.metrics_enabled) ++metrics.routed.rerouted;
@@ -227,6 +228,7 @@ void Engine::Impl::forward_routed(Routed routed, const RouteKey& key, Millis now
 void Engine::Impl::bounce_routed(Routed routed, const RouteKey& key, Millis now) {
   auto it = routes.find(key);
   if (it == routes.end()) return;
+  release_in_flight(it->second);  // this hop gave up on it: nothing to send again
   if (it->second.prev == kRoutedLink) {
     // Back at the origin with nowhere left to go.
     if (cfg.metrics_enabled) ++metrics.routed.unreachable;

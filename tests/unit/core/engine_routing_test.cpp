@@ -188,6 +188,10 @@ TEST(Routing, RequestLostWithItsLinkIsForwardedAgain) {
   EXPECT_TRUE(result.ok) << result.error;
   EXPECT_EQ(net[3].engine->metrics().routed.rerouted, 1u);
   EXPECT_EQ(net[0].engine->metrics().routed.delivered, delivered + 1);
+  // What the hops kept for re-forwarding is released once the reply passed.
+  for (std::size_t i : {std::size_t{0}, 3 - first, std::size_t{3}}) {
+    EXPECT_EQ(net[i].engine->status(net.now()).routed_retained_bytes, 0u) << "node " << i;
+  }
 }
 
 TEST(RoutingBadInput, NeighboursOnAVersionOneLinkIsAnsweredLikeAnUnknownType) {
