@@ -240,9 +240,13 @@ class Writer {
     u32(static_cast<std::uint32_t>(b.size()));
     raw(b);
   }
+  // A list's u8 element count, checked against its limit.
+  void count(std::size_t n, std::size_t limit, const FieldName& field) {
+    require(check_count(n, limit, field));
+    u8(static_cast<std::uint8_t>(n));
+  }
   void addresses(const std::vector<std::string>& addrs, const FieldName& field) {
-    require(check_count(addrs.size(), kMaxAddresses, field));
-    u8(static_cast<std::uint8_t>(addrs.size()));
+    count(addrs.size(), kMaxAddresses, field);
     for (std::size_t i = 0; i < addrs.size(); ++i) {
       text(addrs[i], kMaxAddressLength, false, field.at(static_cast<int>(i)));
     }
@@ -301,8 +305,7 @@ void write_body(Writer& w, const FindNode& m) { w.raw(m.target.bytes); }
 void write_body(Writer& w, const FindValue& m) { w.raw(m.key.bytes); }
 void write_body(Writer& w, const Nodes& m) {
   const FieldName contacts{"Nodes.contacts"};
-  require(check_count(m.contacts.size(), kMaxContacts, contacts));
-  w.u8(static_cast<std::uint8_t>(m.contacts.size()));
+  w.count(m.contacts.size(), kMaxContacts, contacts);
   for (std::size_t i = 0; i < m.contacts.size(); ++i) {
     const Contact& c = m.contacts[i];
     const FieldName field = contacts.at(static_cast<int>(i));
@@ -352,8 +355,7 @@ void write_body(Writer& w, const RelayClose& m) {
 }
 
 void write_body(Writer& w, const Neighbours& m) {
-  require(check_count(m.ids.size(), kMaxNeighbours, FieldName{"Neighbours.ids"}));
-  w.u8(static_cast<std::uint8_t>(m.ids.size()));
+  w.count(m.ids.size(), kMaxNeighbours, FieldName{"Neighbours.ids"});
   for (const auto& id : m.ids) w.raw(id.bytes);
 }
 
@@ -442,13 +444,16 @@ class Reader {
     return true;
   }
 
+  // A list's u8 element count, refused above its limit.
+  bool count(std::uint8_t& out, std::size_t limit, const FieldName& field) {
+    return u8(out, field) && ok(check_count(out, limit, field));
+  }
   bool addresses(std::vector<std::string>& out, const FieldName& field) {
-    std::uint8_t count = 0;
-    if (!u8(count, field)) return false;
-    if (!ok(check_count(count, kMaxAddresses, field))) return false;
+    std::uint8_t n = 0;
+    if (!count(n, kMaxAddresses, field)) return false;
     out.clear();
-    out.reserve(count);
-    for (int i = 0; i < count; ++i) {
+    out.reserve(n);
+    for (int i = 0; i < n; ++i) {
       std::string address;
       if (!text(address, kMaxAddressLength, false, field.at(i))) return false;
       out.push_back(std::move(address));
@@ -520,7 +525,7 @@ bool read_body(Reader& r, FindValue& m) { return r.fixed(m.key.bytes, FieldName{
 bool read_body(Reader& r, Nodes& m) {
   const FieldName contacts{"Nodes.contacts"};
   std::uint8_t count = 0;
-  if (!r.u8(count, contacts) || !r.ok(check_count(count, kMaxContacts, contacts))) return false;
+  if (!r.count(count, kMaxContacts, contacts)) return false;
   m.contacts.reserve(count);
   for (int i = 0; i < count; ++i) {
     const FieldName field = contacts.at(i);
@@ -579,7 +584,7 @@ bool read_body(Reader& r, RelayClose& m) {
 bool read_body(Reader& r, Neighbours& m) {
   const FieldName ids{"Neighbours.ids"};
   std::uint8_t count = 0;
-  if (!r.u8(count, ids) || !r.ok(check_count(count, kMaxNeighbours, ids))) return false;
+  if (!r.count(count, kMaxNeighbours, ids)) return false;
   m.ids.resize(count);
   for (int i = 0; i < count; ++i) {
     if (!r.fixed(m.ids[static_cast<std::size_t>(i)].bytes, ids.at(i))) return false;
@@ -595,15 +600,9 @@ constexpr std::array<std::string_view, kMessageTypeCount> kStructNames = {
 };
 
 template <typename T>
-constexpr bool kHasRequestIdField = !(std::is_same_v<T, Hello> || std::is_same_v<T, Auth> ||
-                                      std::is_same_v<T, Goodbye> || std::is_same_v<T, Routed> ||
-                                      std::is_same_v<T, RelayData> || std::is_same_v<T, RelayClose> ||
-                                      std::is_same_v<T, Neighbours>);
-
-template <typename T>
 Result<Message, DecodeError> decode_as(Reader& reader, DecodeError& error, std::string_view name) {
   T message{};
-  if constexpr (kHasRequestIdField<T>) {
+  if constexpr (kHasRequestId<T>) {
     message.request_id = error.request_id;
   } else {
     if (!reader.ok(check_zero_request_id(name, error.request_id))) return std::move(error);

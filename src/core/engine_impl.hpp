@@ -127,7 +127,7 @@ struct RouteState {
 inline void set_request_id(Message& message, std::uint32_t id) {
   std::visit(
       [id](auto& m) {
-        if constexpr (requires { m.request_id; }) m.request_id = id;
+        if constexpr (kHasRequestId<std::decay_t<decltype(m)>>) m.request_id = id;
       },
       message);
 }
@@ -268,7 +268,7 @@ struct Engine::Impl {
   RouteState& remember_route(const RouteKey& key, LinkId prev, Millis now);
   void drop_route(const RouteKey& key);
   void retain_in_flight(RouteState& state, LinkId link, const Routed& routed);
-  void release_in_flight(RouteState& state);
+  std::optional<Routed> take_in_flight(RouteState& state);  // hands back (and stops holding) the copy
   void reroute_in_flight(LinkId closed, Millis now);  // the link closed under routed requests
   void expire_routes(Millis now);
   bool routed_rate_ok(Link& link, Millis now);
@@ -315,6 +315,7 @@ struct Engine::Impl {
   std::vector<Contact> desired_links(Millis now) const;
   std::vector<Contact> nearest_link_candidates(Millis now) const;  // the nearest_link_quota nearest usable
   bool usable_for_kept_link(const Contact& c, Millis now) const;
+  bool keep_refused(const NodeId& peer, Millis now) const;  // it demoted our kept link lately
 
   // engine_maintenance.cpp: timers, connection policy, keep-alive, health
   void maintenance(Millis now);

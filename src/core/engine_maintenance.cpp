@@ -50,9 +50,13 @@ std::vector<Contact> Engine::Impl::nearest_link_candidates(Millis now) const {
   return out;
 }
 
+bool Engine::Impl::keep_refused(const NodeId& peer, Millis now) const {
+  auto refused = keep_refused_until.find(peer);
+  return refused != keep_refused_until.end() && refused->second > now;
+}
+
 bool Engine::Impl::usable_for_kept_link(const Contact& c, Millis now) const {
-  auto refused = keep_refused_until.find(c.id);
-  if (refused != keep_refused_until.end() && refused->second > now) return false;
+  if (keep_refused(c.id, now)) return false;
   const auto* e = table.find(c.id);
   return e && e->retry_after <= now && reach(c).how == ReachBy::dial;
 }
@@ -118,9 +122,7 @@ void Engine::Impl::apply_connection_policy(Millis now) {
     // Cheapest first: promote open query links to peers we would want anyway.
     for (auto& [id, link] : links) {
       if (kept + dialing >= target) break;
-      if (is_query_link(*this, link)) {
-        auto refused = keep_refused_until.find(link.peer);
-        if (refused != keep_refused_until.end() && refused->second > now) continue;
+      if (is_query_link(*this, link) && !keep_refused(link.peer, now)) {
         link.kept = true;
         touch(id);
         ++kept;
@@ -143,36 +145,38 @@ void Engine::Impl::trim_kept_links() {
   // per bucket (the oldest outbound one). Demote the rest first, the youngest
   // inbound ones before the youngest outbound ones; demoted links become query
   // links and close when idle.
-  std::vector<Link*> ranked;
+  struct Candidate {
+    Link* link;
+    int tier;  // 0 nearest, 1 its bucket's representative, 2 redundant
+  };
+  std::vector<Candidate> ranked;
   for (auto& [id, link] : links) {
-    if (link.kept && link.phase == Link::Phase::ready) ranked.push_back(&link);
+    if (link.kept && link.phase == Link::Phase::ready) ranked.push_back({&link, 2});
   }
-  std::sort(ranked.begin(), ranked.end(), [&](const Link* a, const Link* b) { return closer(self, a->peer, b->peer); });
-  auto seniority = [](const Link* a, const Link* b) {
+  std::sort(ranked.begin(), ranked.end(),
+            [&](const Candidate& a, const Candidate& b) { return closer(self, a.link->peer, b.link->peer); });
+  auto senior = [](const Link* a, const Link* b) {
     if (a->outbound != b->outbound) return a->outbound;
     return a->opened_at < b->opened_at;
   };
-  std::map<const Link*, int> tier;  // 0 nearest, 1 its bucket's representative, 2 redundant
-  std::map<int, const Link*> bucket_representative;
-  std::size_t nearest = nearest_link_quota(cfg);
+  std::map<int, Candidate*> representative;  // by bucket (common prefix length)
   for (std::size_t i = 0; i < ranked.size(); ++i) {
-    if (i < nearest) {
-      tier[ranked[i]] = 0;
+    if (i < nearest_link_quota(cfg)) {
+      ranked[i].tier = 0;
       continue;
     }
-    tier[ranked[i]] = 2;
-    auto [it, inserted] = bucket_representative.try_emplace(common_prefix_length(self, ranked[i]->peer), ranked[i]);
-    if (!inserted && seniority(ranked[i], it->second)) it->second = ranked[i];
+    auto [it, inserted] = representative.try_emplace(common_prefix_length(self, ranked[i].link->peer), &ranked[i]);
+    if (!inserted && senior(ranked[i].link, it->second->link)) it->second = &ranked[i];
   }
-  for (const auto& [bucket, link] : bucket_representative) tier[link] = 1;
-  std::sort(ranked.begin(), ranked.end(), [&](const Link* a, const Link* b) {
-    if (tier[a] != tier[b]) return tier[a] > tier[b];
-    return seniority(b, a);
+  for (auto& [bucket, candidate] : representative) candidate->tier = 1;
+  std::sort(ranked.begin(), ranked.end(), [&](const Candidate& a, const Candidate& b) {
+    if (a.tier != b.tier) return a.tier > b.tier;
+    return senior(b.link, a.link);
   });
-  for (Link* link : ranked) {
+  for (const auto& candidate : ranked) {
     if (kept <= cfg.max_links) break;
-    link->kept = false;
-    touch(link->id);
+    candidate.link->kept = false;
+    touch(candidate.link->id);
     --kept;
   }
 }

@@ -74,30 +74,31 @@ void Engine::Impl::expire_routes(Millis now) {
 void Engine::Impl::drop_route(const RouteKey& key) {
   auto it = routes.find(key);
   if (it == routes.end()) return;
-  release_in_flight(it->second);
+  take_in_flight(it->second);
   routes.erase(it);
 }
 
 void Engine::Impl::retain_in_flight(RouteState& state, LinkId link, const Routed& routed) {
-  release_in_flight(state);
+  take_in_flight(state);
   state.sent_on = link;
   if (retained_routed_bytes + routed.payload.size() > kMaxRetainedRouted) return;  // flood: no second chance
   retained_routed_bytes += routed.payload.size();
   state.in_flight = routed;
 }
 
-void Engine::Impl::release_in_flight(RouteState& state) {
-  if (state.in_flight) retained_routed_bytes -= state.in_flight->payload.size();
-  state.in_flight.reset();
+std::optional<Routed> Engine::Impl::take_in_flight(RouteState& state) {
+  std::optional<Routed> out;
+  if (!state.in_flight) return out;
+  retained_routed_bytes -= state.in_flight->payload.size();
+  out.swap(state.in_flight);
+  return out;
 }
 
 void Engine::Impl::reroute_in_flight(LinkId closed, Millis now) {
   std::vector<std::pair<RouteKey, Routed>> lost;
   for (auto& [key, state] : routes) {
-    if (state.sent_on != closed || !state.in_flight) continue;
-    Routed routed = *state.in_flight;
-    release_in_flight(state);
-    lost.emplace_back(key, std::move(routed));
+    if (state.sent_on != closed) continue;
+    if (auto routed = take_in_flight(state)) lost.emplace_back(key, std::move(*routed));
   }
   for (auto& [key, routed] : lost) {
     if (cfg.metrics_enabled) ++metrics.routed.rerouted;
@@ -228,7 +229,7 @@ void Engine::Impl::forward_routed(Routed routed, const RouteKey& key, Millis now
 void Engine::Impl::bounce_routed(Routed routed, const RouteKey& key, Millis now) {
   auto it = routes.find(key);
   if (it == routes.end()) return;
-  release_in_flight(it->second);  // this hop gave up on it: nothing to send again
+  take_in_flight(it->second);  // this hop gave up on it: nothing to send again
   if (it->second.prev == kRoutedLink) {
     // Back at the origin with nowhere left to go.
     if (cfg.metrics_enabled) ++metrics.routed.unreachable;
@@ -275,17 +276,14 @@ void Engine::Impl::handle_routed(Link& link, Routed& routed, Millis now) {
   bool reply = routed.flags & Routed::kReply;
   RouteKey key = reply ? RouteKey{routed.destination, routed.message_id} : RouteKey{routed.source, routed.message_id};
 
-  if (reply) {
-    // The request got through: nothing to send again.
-    if (auto it = routes.find(key); it != routes.end()) release_in_flight(it->second);
-  }
+  auto known = routes.find(key);  // this hop's memory of the message, if any
+  if (reply && known != routes.end()) take_in_flight(known->second);  // it got through: nothing to resend
   if (routed.flags & Routed::kBounce) {
-    auto it = routes.find(key);
-    if (reply || it == routes.end()) {
+    if (reply || known == routes.end()) {
       if (cfg.metrics_enabled) ++metrics.routed.dropped_no_state;
       return;
     }
-    it->second.tried.push_back(link.peer);
+    known->second.tried.push_back(link.peer);
     if (routed.hop_limit == 0) return bounce_routed(std::move(routed), key, now);  // budget spent: unwind
     return forward_routed(std::move(routed), key, now);
   }
@@ -293,10 +291,9 @@ void Engine::Impl::handle_routed(Link& link, Routed& routed, Millis now) {
   if (reply) {
     // Retrace the request's path when remembered, else go greedy.
     std::optional<LinkId> next;
-    auto it = routes.find(key);
-    if (it != routes.end() && it->second.prev != kRoutedLink) {
-      auto prev = links.find(it->second.prev);
-      if (prev != links.end() && prev->second.phase == Link::Phase::ready) next = it->second.prev;
+    if (known != routes.end() && known->second.prev != kRoutedLink) {
+      auto prev = links.find(known->second.prev);
+      if (prev != links.end() && prev->second.phase == Link::Phase::ready) next = known->second.prev;
     }
     if (!next) next = next_hop(routed.destination, {link.peer}, carries_signaling(routed));
     if (!next || routed.hop_limit == 0) {
@@ -308,7 +305,7 @@ void Engine::Impl::handle_routed(Link& link, Routed& routed, Millis now) {
     send(links.at(*next), routed, now);
     return;
   }
-  if (routes.count(key)) {
+  if (known != routes.end()) {
     // Seen before: a loop or a duplicate. The sender tries another way (or,
     // with the budget spent, unwinds: a bounce with hop_limit 0 means "give up").
     if (cfg.metrics_enabled) ++metrics.routed.dropped_duplicate;

@@ -97,13 +97,10 @@ MessageType type_of(const Message& message) { return kTypesInOrder[message.index
 std::uint32_t request_id_of(const Message& message) {
   return std::visit(
       [](const auto& m) -> std::uint32_t {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Auth> || std::is_same_v<T, Goodbye> ||
-                      std::is_same_v<T, Routed> || std::is_same_v<T, RelayData> || std::is_same_v<T, RelayClose> ||
-                      std::is_same_v<T, Neighbours>) {
-          return 0;
-        } else {
+        if constexpr (kHasRequestId<std::decay_t<decltype(m)>>) {
           return m.request_id;
+        } else {
+          return 0;
         }
       },
       message);

@@ -222,7 +222,12 @@ MessageType type_of(const Message& message);
 // destination || message_id (u64 LE) || (flags & kReply) || SHA-256(payload).
 // hop_limit and the bounce flag change in transit and are not signed.
 Bytes routed_signing_payload(const Routed& routed, const Hash256& payload_hash);
-// Request id of a message (0 for Hello, Auth, Goodbye, Routed).
+// Whether a message struct carries a request id (requests, responses and
+// signaling); the others (Hello, Auth, Goodbye, Routed, RelayData, RelayClose,
+// Neighbours) travel with request id 0 in the frame header.
+template <typename T>
+inline constexpr bool kHasRequestId = requires(const T& m) { m.request_id; };
+// Request id of a message (0 for the structs without one).
 std::uint32_t request_id_of(const Message& message);
 
 }  // namespace yz
