@@ -165,7 +165,8 @@ void Engine::Impl::trim_kept_links() {
       ranked[i].tier = 0;
       continue;
     }
-    auto [it, inserted] = representative.try_emplace(common_prefix_length(self, ranked[i].link->peer), &ranked[i]);
+    auto [it, inserted] =
+        representative.try_emplace(common_prefix_length(self, ranked[i].link->peer), &ranked[i]);
     if (!inserted && senior(ranked[i].link, it->second->link)) it->second = &ranked[i];
   }
   for (auto& [bucket, candidate] : representative) candidate->tier = 1;

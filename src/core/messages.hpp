@@ -226,7 +226,9 @@ Bytes routed_signing_payload(const Routed& routed, const Hash256& payload_hash);
 // signaling); the others (Hello, Auth, Goodbye, Routed, RelayData, RelayClose,
 // Neighbours) travel with request id 0 in the frame header.
 template <typename T>
-inline constexpr bool kHasRequestId = requires(const T& m) { m.request_id; };
+inline constexpr bool kHasRequestId = requires(const T& m) {
+  m.request_id;
+};
 // Request id of a message (0 for the structs without one).
 std::uint32_t request_id_of(const Message& message);
 
