@@ -38,7 +38,7 @@ void DeadlineIndex::pop() {
   heap_.pop_back();
 }
 
-void DeadlineIndex::retime(std::map<Key, Millis>::iterator live, Millis truth) {
+void DeadlineIndex::retime(LiveMap::iterator live, Millis truth) {
   if (truth == kNever) {
     live_.erase(live);
     return;

@@ -7,7 +7,7 @@
 // an owner whose key's deadline may have moved *earlier* calls schedule().
 #pragma once
 #include <cstdint>
-#include <map>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -79,11 +79,20 @@ class DeadlineIndex {
   };
   void push(Millis time, const Key& key);
   void pop();
-  void retime(std::map<Key, Millis>::iterator live, Millis truth);
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const {
+      return static_cast<std::size_t>((key.first * 0x9e3779b97f4a7c15ULL) ^ key.second);
+    }
+  };
+  using LiveMap = std::unordered_map<Key, Millis, KeyHash>;
+  void retime(LiveMap::iterator live, Millis truth);
   void compact();
 
   std::vector<Entry> heap_;
-  std::map<Key, Millis> live_;  // key -> time of its live entry (ordered: deterministic, bounded by keys)
+  // key -> time of its live entry, bounded by keys. Unordered is deterministic
+  // enough: live keys are distinct, so the heap pops in strict (time, key)
+  // order whatever order compact() pushed them in.
+  LiveMap live_;
 };
 
 }  // namespace yz

@@ -3,6 +3,7 @@
 // answers the peer's Hello with Auth (a signature over the peer's nonce and its
 // own Hello); the link is ready when the peer's Auth verifies.
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "core/codec.hpp"
@@ -73,16 +74,34 @@ ReachPlan Engine::Impl::reach(const Contact& peer) const { return plan_reach(loc
 // the peer's Hello: this is asked for every link on every timer pass.
 bool Engine::Impl::dialable(const Link& link) const { return link.peer_hello && link.peer_dialable; }
 
-std::size_t Engine::Impl::kept_count() const {
-  std::size_t n = 0;
-  for (const auto& [id, link] : links) n += (link.kept && link.phase == Link::Phase::ready) ? 1 : 0;
-  return n;
+// Debug builds (the sanitizer tests) recount on every read, so a change to a
+// counted field that bypassed update_link fails there at once.
+const LinkTally& Engine::Impl::tally() const {
+#ifndef NDEBUG
+  LinkTally recount;
+  for (const auto& [id, link] : links) recount.add(link, +1);
+  assert(recount == link_tally && "a link field changed without update_link");
+#endif
+  return link_tally;
 }
 
+std::size_t Engine::Impl::kept_count() const {
+  return tally().kept_ready;
+}
 std::size_t Engine::Impl::client_link_count() const {
-  std::size_t n = 0;
-  for (const auto& [id, link] : links) n += (link.phase == Link::Phase::ready && !dialable(link)) ? 1 : 0;
-  return n;
+  return tally().clients_ready;
+}
+
+Link& Engine::Impl::add_link(Link link) {
+  LinkId id = link.id;
+  Link& stored = links.emplace(id, std::move(link)).first->second;
+  link_tally.add(stored, +1);
+  return stored;
+}
+
+void Engine::Impl::erase_link(std::map<LinkId, Link>::iterator it) {
+  link_tally.add(it->second, -1);
+  links.erase(it);
 }
 
 void Engine::Impl::record_refusal(const std::string& peer, CloseCode code, const std::string& reason, Millis now) {
@@ -106,14 +125,14 @@ LinkId Engine::Impl::dial(const std::string& address, std::optional<NodeId> expe
   link.opened_at = link.last_in = link.last_out = link.last_request = now;
   link.expected_peer = expected;
   if (expected) dialing_by_peer[*expected] = id;
-  links.emplace(id, std::move(link));
+  add_link(std::move(link));
   touch(id);
   actions.push_back(DialAddress{id, address});
   return id;
 }
 
 void Engine::Impl::on_transport_up(Link& link, Millis now) {
-  link.phase = Link::Phase::handshaking;
+  update_link(link, [](Link& l) { l.phase = Link::Phase::handshaking; });
   link.opened_at = link.last_in = link.last_request = now;
   link.routed_tokens = 2 * cfg.routed_rate_per_link;
   link.routed_refill_at = now;
@@ -175,6 +194,7 @@ void Engine::Impl::close_link(LinkId id, CloseCode code, const std::string& reas
 void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
   auto it = links.find(id);
   if (it == links.end()) return;
+  link_tally.add(it->second, -1);
   Link link = std::move(it->second);
   links.erase(it);
   if (cfg.metrics_enabled && link.phase != Link::Phase::dialing) ++metrics.links_closed;
@@ -299,11 +319,13 @@ void Engine::Impl::handle_hello(Link& link, const Hello& hello, BytesView frame,
     close_link(link.id, CloseCode::role_refused, "bootstrap servers do not link to each other", now);
     return;
   }
-  link.peer_hello = hello;
-  link.peer = peer;
+  update_link(link, [&](Link& l) {
+    l.peer_hello = hello;
+    l.peer = peer;
+    l.role = hello.role;
+    l.peer_dialable = reach(contact_of(l)).how == ReachBy::dial;
+  });
   if (link.relay) relay_link_keys(link);
-  link.role = hello.role;
-  link.peer_dialable = reach(contact_of(link)).how == ReachBy::dial;
   link.version = hi;
   link.peer_hello_hash = crypto.sha256(frame);
   send(link, Auth{signer.sign(auth_payload(hello.nonce, link.own_hello_hash))}, now);
@@ -323,7 +345,7 @@ void Engine::Impl::handle_auth(Link& link, const Auth& auth, Millis now) {
     return;
   }
   if (cfg.metrics_enabled) ++metrics.handshakes_ok;
-  link.phase = Link::Phase::ready;
+  update_link(link, [](Link& l) { l.phase = Link::Phase::ready; });
   on_ready(link, now);
 }
 
@@ -342,15 +364,15 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
       // Upgrade: new requests take the direct link; the relayed one answers
       // what is already in flight on it, then closes when quiet (nothing is lost).
       if (cfg.metrics_enabled) ++metrics.relayed_links_upgraded;
-      link.kept = other.kept || other.want_kept || link.kept;
+      set_kept(link, other.kept || other.want_kept || link.kept);
       other.draining = true;
-      other.kept = false;
+      set_kept(other, false);
       touch(other.id);
       log(LogLevel::info, "direct link to " + link.peer.short_hex() + " replaces the relay through " +
                               other.relay->relay_node.short_hex());
     } else if (!new_wins) {
       // Requests queued on the losing link travel on the winner instead.
-      other.kept = other.kept || link.want_kept;
+      set_kept(other, other.kept || link.want_kept);
       touch(other.id);
       auto queued = std::move(link.queued);
       link.queued.clear();
@@ -359,7 +381,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
       for (auto& q : queued) request_on_link(links.at(other_id), std::move(q.request), now, std::move(q.handler));
       return;
     } else {
-      link.kept = other.kept || other.want_kept;
+      set_kept(link, other.kept || other.want_kept);
       LinkId other_id = other.id;
       ready_by_peer[link.peer] = id;
       close_link(other_id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
@@ -372,13 +394,13 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
 
   if (cfg.role == Role::bootstrap) {
     if (dialable(link)) {
-      if (registry.size() < kMaxRegistrations || registry.count(link.peer)) {
-        registry[link.peer] = Registration{contact_of(link), now};
-      }
+      registry.record(contact_of(link), now);
     }
   } else if (dialable(link)) {
     bool room = kept_count() < cfg.max_links;
-    if (link.want_kept || (link.seed && room) || (!link.outbound && room) || !cfg.connection_policy) link.kept = true;
+    if (link.want_kept || (link.seed && room) || (!link.outbound && room) || !cfg.connection_policy) {
+      set_kept(link, true);
+    }
     trim_kept_links();
     observe_peer(link, now);
     if (sends_neighbours(link)) send_neighbours(link, kept_neighbours(), now);
@@ -469,10 +491,10 @@ LinkId Engine::link_accepted(std::string remote, Millis now) {
   Link link;
   link.id = id;
   link.address = std::move(remote);
-  auto& stored = s.links.emplace(id, std::move(link)).first->second;
+  auto& stored = s.add_link(std::move(link));
   if (s.stopped) {
     s.actions.push_back(CloseLink{id, CloseCode::normal, "node shutting down"});
-    s.links.erase(id);
+    s.erase_link(s.links.find(id));
     return id;
   }
   s.on_transport_up(stored, now);
@@ -561,7 +583,8 @@ std::vector<RoutingEntry> Engine::routing_entries() const {
   if (impl_->cfg.role != Role::bootstrap) return impl_->table.entries();
   // The bootstrap server's table is its registry of recently seen nodes.
   std::vector<RoutingEntry> out;
-  for (const auto& [id, reg] : impl_->registry) out.push_back(RoutingEntry{reg.contact, reg.last_seen, reg.last_seen, 0, 0});
+  for (const auto& [id, reg] : impl_->registry.entries())
+    out.push_back(RoutingEntry{reg.contact, reg.last_seen, reg.last_seen, 0, 0});
   return out;
 }
 

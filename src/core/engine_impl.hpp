@@ -11,6 +11,7 @@
 #include "core/deadline_index.hpp"
 #include "core/engine.hpp"
 #include "core/lookup.hpp"
+#include "core/registry.hpp"
 #include "core/routing_table.hpp"
 #include "core/transport_selection.hpp"
 #include "core/value_store.hpp"
@@ -110,6 +111,35 @@ struct Link {
   std::vector<NodeId> neighbours;     // the peer's kept links, from its last Neighbours (a routing hint)
 };
 
+// Running counts of links by the categories the connection policy and the
+// query-link cap ask about on every link-up and dial, so that a node with
+// thousands of links (a bridge) does not walk them all each time. Every
+// change to a counted field (phase, kept, want_kept, the peer's Hello) goes
+// through Engine::Impl::update_link, which takes the link out and puts it back.
+struct LinkTally {
+  std::size_t kept_ready = 0;         // ready and kept
+  std::size_t clients_ready = 0;      // ready, peer not dialable (a client or browser of ours)
+  std::size_t unkept = 0;             // not kept, any phase
+  std::size_t query = 0;              // not kept and not a ready client link: counted against max_query_links
+  std::size_t want_kept_dialing = 0;  // dialled by the connection policy, not ready yet
+  std::size_t relayed = 0;            // running through a relay server
+
+  void add(const Link& link, int sign) {
+    bool ready = link.phase == Link::Phase::ready;
+    bool client = ready && !(link.peer_hello && link.peer_dialable);
+    auto step = [sign](std::size_t& n, bool counted) {
+      if (counted) n = sign > 0 ? n + 1 : n - 1;
+    };
+    step(kept_ready, link.kept && ready);
+    step(clients_ready, client);
+    step(unkept, !link.kept);
+    step(query, !link.kept && !client);
+    step(want_kept_dialing, link.want_kept && !ready);
+    step(relayed, link.relay.has_value());
+  }
+  bool operator==(const LinkTally&) const = default;
+};
+
 using RouteKey = std::pair<NodeId, std::uint64_t>;  // (request origin, message id)
 struct RouteState {
   LinkId prev = kRoutedLink;    // link the request came in on (kRoutedLink: we are the origin)
@@ -137,11 +167,6 @@ struct PendingRequest {  // keyed by (link, request id) in Impl::pending
   MessageType request_type;
   Millis deadline;
   ReplyHandler handler;
-};
-
-struct Registration {  // bootstrap role
-  Contact contact;
-  Millis last_seen = 0;
 };
 
 struct LookupOp {
@@ -180,11 +205,12 @@ struct Engine::Impl {
   ValueStore store;
   Metrics metrics;
   std::map<LinkId, Link> links;                       // ordered: deterministic iteration
+  LinkTally link_tally;                               // counts over `links` (see LinkTally)
   std::unordered_map<NodeId, LinkId, NodeIdHash> ready_by_peer;
   std::unordered_map<NodeId, LinkId, NodeIdHash> dialing_by_peer;
   std::map<std::pair<LinkId, std::uint32_t>, PendingRequest> pending;
   std::map<std::uint64_t, std::unique_ptr<LookupOp>> lookups;
-  std::map<NodeId, Registration> registry;            // bootstrap role only
+  Registry registry{kMaxRegistrations};  // bootstrap role only
   std::deque<PeerRefusal> refusals;
   std::map<NodeId, Millis> keep_refused_until;        // peers that closed our kept link as surplus
   std::map<RouteKey, RouteState> routes;              // routed messages seen recently
@@ -241,6 +267,19 @@ struct Engine::Impl {
   ReachPlan reach(const Contact& peer) const;
   std::size_t kept_count() const;
   std::size_t client_link_count() const;
+  Link& add_link(Link link);
+  void erase_link(std::map<LinkId, Link>::iterator it);
+  // Changes counted fields of a link in `links` (see LinkTally).
+  template <class Change>
+  void update_link(Link& link, Change&& change) {
+    link_tally.add(link, -1);
+    change(link);
+    link_tally.add(link, +1);
+  }
+  void set_kept(Link& link, bool kept) {
+    update_link(link, [kept](Link& l) { l.kept = kept; });
+  }
+  const LinkTally& tally() const;
   std::string describe(const Link& link) const;
 
   // engine_requests.cpp: request/response tracking and the dispatch table

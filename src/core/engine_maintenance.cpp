@@ -97,8 +97,7 @@ void Engine::Impl::apply_connection_policy(Millis now) {
   if (cfg.role == Role::bootstrap || stopped || !cfg.connection_policy) return;
   std::size_t target = link_target(cfg);
   std::size_t kept = kept_count();
-  std::size_t dialing = 0;
-  for (const auto& [id, link] : links) dialing += (link.want_kept && link.phase != Link::Phase::ready) ? 1 : 0;
+  std::size_t dialing = tally().want_kept_dialing;
 
   // The nearest contacts come first, however many links we already keep:
   // routed messages find a node through its nearest neighbours, so a node
@@ -109,7 +108,7 @@ void Engine::Impl::apply_connection_policy(Millis now) {
     if (ready != ready_by_peer.end()) {
       Link& link = links.at(ready->second);
       if (!link.kept && dialable(link)) {
-        link.kept = true;
+        set_kept(link, true);
         touch(link.id);
         ++kept;
       }
@@ -123,7 +122,7 @@ void Engine::Impl::apply_connection_policy(Millis now) {
     for (auto& [id, link] : links) {
       if (kept + dialing >= target) break;
       if (is_query_link(*this, link) && !keep_refused(link.peer, now)) {
-        link.kept = true;
+        set_kept(link, true);
         touch(id);
         ++kept;
       }
@@ -176,7 +175,7 @@ void Engine::Impl::trim_kept_links() {
   });
   for (const auto& candidate : ranked) {
     if (kept <= cfg.max_links) break;
-    candidate.link->kept = false;
+    set_kept(*candidate.link, false);
     touch(candidate.link->id);
     --kept;
   }
@@ -184,9 +183,7 @@ void Engine::Impl::trim_kept_links() {
 
 void Engine::Impl::maintenance(Millis now) {
   if (cfg.role == Role::bootstrap) {
-    for (auto it = registry.begin(); it != registry.end();) {
-      it = now - it->second.last_seen > cfg.registration_ttl ? registry.erase(it) : std::next(it);
-    }
+    registry.expire(now, cfg.registration_ttl);
     return;
   }
   expire_routes(now);

@@ -95,9 +95,7 @@ void Engine::Impl::relay_link_keys(Link& link) {
 
 void Engine::Impl::open_relay(const NodeId& peer, std::size_t candidate, Millis now) {
   if (stopped || !cfg.use_relays || ready_by_peer.count(peer) || dialing_by_peer.count(peer)) return;
-  std::size_t relayed = 0;
-  for (const auto& [id, l] : links) relayed += l.relay ? 1 : 0;
-  if (relayed >= kMaxRelayedLinks) return;
+  if (tally().relayed >= kMaxRelayedLinks) return;
   // Candidates: linked servers, nearest the peer first (the ones it most likely links to).
   std::vector<const Link*> servers;
   for (const auto& [id, l] : links) {
@@ -132,7 +130,7 @@ void Engine::Impl::open_relay(const NodeId& peer, std::size_t candidate, Millis 
                     link.expected_peer = peer;
                     link.relay = RelayPath{via, relay_node, peer};
                     dialing_by_peer[peer] = id;
-                    auto& stored = links.emplace(id, std::move(link)).first->second;
+                    auto& stored = add_link(std::move(link));
                     if (cfg.metrics_enabled) ++metrics.relayed_links_opened;
                     direct_retry_at[peer] = t + cfg.direct_retry_interval;
                     on_transport_up(stored, t);
@@ -183,8 +181,7 @@ void Engine::Impl::handle_relay_data(Link& link, RelayData& data, Millis now) {
   if (!mine) {
     // A new session from data.peer through this relay: accept it when it opens with a Hello.
     auto first = decode(data.payload);
-    std::size_t relayed = 0;
-    for (const auto& [id, l] : links) relayed += l.relay ? 1 : 0;
+    std::size_t relayed = tally().relayed;
     if (!first || !std::holds_alternative<Hello>(first.value()) || !cfg.use_relays || relayed >= kMaxRelayedLinks ||
         stopped) {
       send(link, RelayClose{data.peer, !first || !std::holds_alternative<Hello>(first.value())
@@ -199,7 +196,7 @@ void Engine::Impl::handle_relay_data(Link& link, RelayData& data, Millis now) {
     relayed_in.address = "relay:" + link.peer.hex() + "/" + data.peer.hex();
     relayed_in.expected_peer = data.peer;
     relayed_in.relay = RelayPath{link.id, link.peer, data.peer};
-    auto& stored = links.emplace(id, std::move(relayed_in)).first->second;
+    auto& stored = add_link(std::move(relayed_in));
     if (cfg.metrics_enabled) ++metrics.relayed_links_opened;
     direct_retry_at[data.peer] = now + cfg.direct_retry_interval;
     on_transport_up(stored, now);
@@ -244,8 +241,10 @@ void Engine::Impl::relay_endpoint_gone(const Link& link, Millis now) {
     return;
   }
   std::vector<LinkId> through;
-  for (const auto& [id, l] : links) {
-    if (l.relay && l.relay->via == link.id) through.push_back(id);
+  if (tally().relayed > 0) {
+    for (const auto& [id, l] : links) {
+      if (l.relay && l.relay->via == link.id) through.push_back(id);
+    }
   }
   for (LinkId id : through) forget_link(id, "the link to relay " + link.peer.short_hex() + " closed", now);
   if (link.phase != Link::Phase::ready || relay_sessions.empty()) return;

@@ -63,19 +63,17 @@ void Engine::Impl::request(const Contact& to, Message message, Millis now, Reply
   // dials are departed nodes, and routing to them floods the network for nothing
   // (measured in the simulator). The contact is backed off instead.
   // Room for one more query link: close the longest-idle one without work if needed.
-  std::size_t query_links = 0;
-  const Link* idlest = nullptr;
-  for (const auto& [id, link] : links) {
-    if (link.kept || (link.phase == Link::Phase::ready && !dialable(link))) continue;
-    ++query_links;
-    bool busy = !link.queued.empty() || link.phase != Link::Phase::ready;
-    if (!busy) {
-      auto first = pending.lower_bound({id, 0});
-      busy = first != pending.end() && first->first.first == id;
+  if (tally().query >= cfg.max_query_links) {
+    const Link* idlest = nullptr;
+    for (const auto& [id, link] : links) {
+      if (link.kept || (link.phase == Link::Phase::ready && !dialable(link))) continue;
+      bool busy = !link.queued.empty() || link.phase != Link::Phase::ready;
+      if (!busy) {
+        auto first = pending.lower_bound({id, 0});
+        busy = first != pending.end() && first->first.first == id;
+      }
+      if (!busy && (!idlest || link.last_request < idlest->last_request)) idlest = &link;
     }
-    if (!busy && (!idlest || link.last_request < idlest->last_request)) idlest = &link;
-  }
-  if (query_links >= cfg.max_query_links) {
     if (!idlest) {
       return handler(ReplyOutcome{nullptr, "all " + std::to_string(cfg.max_query_links) +
                                                " query links are busy; raise max_query_links"},
@@ -246,29 +244,8 @@ void on_peers_request(Engine::Impl& s, Link& link, Message& m, Millis now) {
     s.send(link, reply, now);
     return;
   }
-  // Bootstrap: forget nodes unheard for registration_ttl; bridges and genesis first.
-  std::vector<const Contact*> first, rest;
-  for (auto it = s.registry.begin(); it != s.registry.end();) {
-    if (now - it->second.last_seen > s.cfg.registration_ttl) {
-      it = s.registry.erase(it);
-      continue;
-    }
-    if (it->first != link.peer) {
-      auto role = it->second.contact.role;
-      (role == Role::bridge || role == Role::genesis ? first : rest).push_back(&it->second.contact);
-    }
-    ++it;
-  }
-  auto shuffle = [&s](std::vector<const Contact*>& v) {
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[s.random.uniform(i)]);
-  };
-  shuffle(first);
-  shuffle(rest);
-  for (auto* list : {&first, &rest}) {
-    for (const auto* c : *list) {
-      if (reply.contacts.size() < max) reply.contacts.push_back(*c);
-    }
-  }
+  // Bootstrap: a random sample of nodes heard within registration_ttl, bridges and genesis first.
+  reply.contacts = s.registry.sample(link.peer, max, now, s.cfg.registration_ttl, s.random);
   s.send(link, reply, now);
 }
 
@@ -322,7 +299,7 @@ std::array<Handler, kMessageTypeCount> make_table() {
 void Engine::Impl::dispatch(Link& link, Message& message, Millis now) {
   static const std::array<Handler, kMessageTypeCount> table = make_table();
   if (cfg.role == Role::bootstrap) {  // any frame refreshes a registration
-    if (auto r = registry.find(link.peer); r != registry.end()) r->second.last_seen = now;
+    registry.seen(link.peer, now);
   }
   std::size_t index = message_type_index(static_cast<std::uint8_t>(type_of(message)));
   table[index](*this, link, message, now);

@@ -81,8 +81,7 @@ void Engine::Impl::handle_dial_request(Link& link, const DialRequest& request, M
   forget_old_dial_requests(now);
   auto last = dial_requests_at.find(link.peer);
   bool recent = last != dial_requests_at.end() && now - last->second < kDialRequestInterval;
-  std::size_t open_query_links = 0;
-  for (const auto& [id, l] : links) open_query_links += l.kept ? 0 : 1;
+  std::size_t open_query_links = tally().unkept;
   if (recent || open_query_links >= cfg.max_query_links || dial_requests_at.size() >= kMaxDialRequestPeers) {
     return decline(ErrorCode::rate_limited, recent ? "this peer already asked to be dialled within the last minute"
                                                    : "no room for another link on this node");
