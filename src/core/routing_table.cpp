@@ -194,15 +194,29 @@ bool RoutingTable::remove(const NodeId& id) {
 }
 
 std::vector<Contact> RoutingTable::closest(const NodeId& target, std::size_t n, Millis now) const {
-  std::vector<const RoutingEntry*> ready;
-  std::vector<const RoutingEntry*> waiting;
-  for (const auto& bucket : buckets_) {
-    for (const auto& e : bucket.entries) (e.retry_after > now ? waiting : ready).push_back(&e);
-  }
-  auto nearer = [&](const RoutingEntry* a, const RoutingEntry* b) {
-    return closer(target, a->contact.id, b->contact.id);
+  // Each entry is ranked by the first 8 bytes of its XOR distance, computed
+  // once; only equal prefixes (ids sharing 64 bits) compare the whole distance.
+  struct Ranked {
+    std::uint64_t prefix;
+    const RoutingEntry* entry;
   };
-  auto keep_nearest = [&](std::vector<const RoutingEntry*>& list, std::size_t count) {
+  auto prefix_of = [&target](const NodeId& id) {
+    std::uint64_t p = 0;
+    for (std::size_t i = 0; i < 8; ++i) p = (p << 8) | static_cast<std::uint8_t>(id.bytes[i] ^ target.bytes[i]);
+    return p;
+  };
+  std::vector<Ranked> ready;
+  std::vector<Ranked> waiting;
+  for (const auto& bucket : buckets_) {
+    for (const auto& e : bucket.entries) {
+      (e.retry_after > now ? waiting : ready).push_back(Ranked{prefix_of(e.contact.id), &e});
+    }
+  }
+  auto nearer = [&target](const Ranked& a, const Ranked& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return closer(target, a.entry->contact.id, b.entry->contact.id);
+  };
+  auto keep_nearest = [&](std::vector<Ranked>& list, std::size_t count) {
     count = std::min(count, list.size());
     std::partial_sort(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(count), list.end(), nearer);
     list.resize(count);
@@ -215,7 +229,7 @@ std::vector<Contact> RoutingTable::closest(const NodeId& target, std::size_t n, 
   }
   std::vector<Contact> out;
   out.reserve(ready.size());
-  for (const auto* e : ready) out.push_back(e->contact);
+  for (const auto& r : ready) out.push_back(r.entry->contact);
   return out;
 }
 
