@@ -107,6 +107,8 @@ void print_report(std::ostream& out, const ScenarioReport& r) {
   row(out, "engine warnings", num(n.warn_lines));
   const auto& e = r.engines;
   row(out, "engines: handshakes ok / failed", num(e.handshakes_ok) + " / " + num(e.handshakes_failed));
+  row(out, "engines: dials for requests / other",
+      num(e.request_dials) + " / " + num(n.dials >= e.request_dials ? n.dials - e.request_dials : 0));
   row(out, "engines: requests timed out / late replies",
       num(e.requests_timed_out) + " / " + num(e.late_replies));
   row(out, "engines: lookups ok / failed (all kinds)", num(e.lookups_ok) + " / " + num(e.lookups_failed));

@@ -568,6 +568,7 @@ class World {
     t.handshakes_ok += m.handshakes_ok;
     t.handshakes_failed += m.handshakes_failed;
     t.dials_failed += m.dials_failed;
+    t.request_dials += m.routed.via_dial;
     t.lookups_ok += m.lookups_ok;
     t.lookups_failed += m.lookups_failed;
   }

@@ -119,6 +119,7 @@ struct EngineTotals {
   std::uint64_t handshakes_ok = 0;
   std::uint64_t handshakes_failed = 0;
   std::uint64_t dials_failed = 0;
+  std::uint64_t request_dials = 0;   // links dialled to send a request (Metrics::routed.via_dial)
   std::uint64_t lookups_ok = 0;      // as the engines count them (Metrics::lookups_ok)
   std::uint64_t lookups_failed = 0;
 };
