@@ -12,16 +12,6 @@
 namespace yz {
 
 namespace {
-constexpr std::string_view kAuthContext = "yz-auth-v1";
-
-Bytes auth_payload(const Nonce& nonce, const Hash256& hello_hash) {
-  Bytes payload;
-  payload.reserve(kAuthContext.size() + nonce.size() + hello_hash.size());
-  for (char c : kAuthContext) payload.push_back(static_cast<std::uint8_t>(c));
-  payload.insert(payload.end(), nonce.begin(), nonce.end());
-  payload.insert(payload.end(), hello_hash.begin(), hello_hash.end());
-  return payload;
-}
 
 std::string version_range(std::uint16_t lo, std::uint16_t hi) {
   return lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi);

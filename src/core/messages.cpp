@@ -106,4 +106,14 @@ std::uint32_t request_id_of(const Message& message) {
       message);
 }
 
+Bytes auth_payload(const Nonce& peer_nonce, const Hash256& own_hello_hash) {
+  static constexpr std::string_view kAuthContext = "yz-auth-v1";
+  Bytes payload;
+  payload.reserve(kAuthContext.size() + peer_nonce.size() + own_hello_hash.size());
+  for (char c : kAuthContext) payload.push_back(static_cast<std::uint8_t>(c));
+  payload.insert(payload.end(), peer_nonce.begin(), peer_nonce.end());
+  payload.insert(payload.end(), own_hello_hash.begin(), own_hello_hash.end());
+  return payload;
+}
+
 }  // namespace yz

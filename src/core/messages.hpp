@@ -232,4 +232,8 @@ inline constexpr bool kHasRequestId = requires(const T& m) {
 // Request id of a message (0 for the structs without one).
 std::uint32_t request_id_of(const Message& message);
 
+// What an Auth signs (docs/protocol.md section 8): "yz-auth-v1" || the peer's
+// Hello nonce || SHA-256 of the signer's own Hello frame.
+Bytes auth_payload(const Nonce& peer_nonce, const Hash256& own_hello_hash);
+
 }  // namespace yz

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/codec.hpp"
+
 namespace yz::sim {
 
 namespace {
@@ -41,6 +43,8 @@ bool dialable_role(Role role) { return role != Role::client && role != Role::bro
 
 Network::Network(NetworkConfig config)
     : config_(config),
+      ahead_(config.crypto_ahead),
+      crypto_(ahead_),
       random_(mix(config.seed, 0x6e6574, 0, 0)),
       scenario_random_(mix(config.seed, 0x7363656e, 0, 0)) {
   if (config_.latency_min < 0 || config_.latency_max < config_.latency_min) {
@@ -69,8 +73,12 @@ NodeIndex Network::add_node(NodeSpec spec) {
   auto index = static_cast<NodeIndex>(slots_.size());
   Slot& slot = slots_.emplace_back();
   slot.spec = std::move(spec);
-  slot.signer = std::make_unique<SodiumSigner>(SodiumSigner::from_seed(identity_seed(index, 0)));
+  slot.signer = make_signer(index, 0);
   return index;
+}
+
+std::unique_ptr<AheadSigner> Network::make_signer(NodeIndex node, std::uint32_t generation) {
+  return std::make_unique<AheadSigner>(SodiumSigner::from_seed(identity_seed(node, generation)), ahead_);
 }
 
 NodeId Network::node_id(NodeIndex node) const {
@@ -81,8 +89,7 @@ void Network::renew_identity(NodeIndex node) {
   Slot& slot = slots_[node];
   if (slot.engine) throw std::logic_error("sim: renew_identity on a running node");
   ++slot.identity_generation;
-  slot.signer = std::make_unique<SodiumSigner>(
-      SodiumSigner::from_seed(identity_seed(node, slot.identity_generation)));
+  slot.signer = make_signer(node, slot.identity_generation);
 }
 
 std::string Network::address_of(NodeIndex node) { return "sim://" + std::to_string(node); }
@@ -363,8 +370,47 @@ void Network::on_send(NodeIndex node, SendFrame& send) {
       return;
     }
   }
+  hint_handshake(link, side, send.frame);
   Millis arrive = now_ + link.latency + loss_delay();
   enqueue(serial, toward, Item{0, false, CloseCause::peer_closed, false, std::move(send.frame)}, arrive);
+}
+
+// Both Hellos on the wire: each end will sign auth_payload(peer nonce,
+// SHA-256(own Hello)); an Auth on the wire: its receiver will verify it
+// (docs/protocol.md section 8). Frames that do not decode are left to the engines.
+void Network::hint_handshake(SimLink& link, int side, BytesView frame) {
+  if (!config_.crypto_ahead || frame.empty() || link.auth_sent[side]) return;
+  auto type = static_cast<MessageType>(frame[0]);
+  if (type == MessageType::hello && link.hello[side].empty()) {
+    link.hello[side].assign(frame.begin(), frame.end());
+    if (link.hello[1 - side].empty()) return;
+    auto a = decode(link.hello[0]);
+    auto b = decode(link.hello[1]);
+    if (!a || !b) return;
+    const Hello* hellos[2] = {std::get_if<Hello>(&a.value()), std::get_if<Hello>(&b.value())};
+    if (!hellos[0] || !hellos[1]) return;
+    for (int e = 0; e < 2; ++e) {
+      const Slot& slot = slots_[link.end[e].node];
+      if (!slot.signer || slot.signer->public_key() != hellos[e]->public_key) continue;
+      ahead_.sign_ahead(slot.signer->inner(),
+                        auth_payload(hellos[1 - e]->nonce, crypto_.sha256(link.hello[e])));
+    }
+  } else if (type == MessageType::auth && !link.hello[0].empty() && !link.hello[1].empty()) {
+    link.auth_sent[side] = true;
+    auto auth = decode(frame);
+    auto own = decode(link.hello[side]);
+    auto peer = decode(link.hello[1 - side]);
+    if (auth && own && peer && std::holds_alternative<Auth>(auth.value()) &&
+        std::holds_alternative<Hello>(own.value()) && std::holds_alternative<Hello>(peer.value())) {
+      ahead_.verify_ahead(std::get<Hello>(own.value()).public_key,
+                          auth_payload(std::get<Hello>(peer.value()).nonce, crypto_.sha256(link.hello[side])),
+                          std::get<Auth>(auth.value()).signature);
+    }
+    if (link.auth_sent[1 - side]) {
+      link.hello[0] = Bytes{};
+      link.hello[1] = Bytes{};
+    }
+  }
 }
 
 void Network::enqueue(std::uint64_t serial, int toward, Item item, Millis earliest) {

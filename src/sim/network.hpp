@@ -20,6 +20,7 @@
 #include "core/engine.hpp"
 #include "core/random.hpp"
 #include "crypto/sodium_crypto.hpp"
+#include "sim/crypto_ahead.hpp"
 #include "sim/trace.hpp"
 
 namespace yz::sim {
@@ -47,6 +48,9 @@ struct NetworkConfig {
   // (the peers' keep-alive must notice), 0 reset after one-way latency,
   // > 0 close after this delay (a transport-level timeout).
   Millis crash_close_delay = -1;
+  // Compute each handshake's signatures and verifications ahead on a second
+  // core (sim/crypto_ahead.hpp). Same results and trace either way.
+  bool crypto_ahead = true;
 };
 
 // What to start on a slot. The network fills advertised_addresses with
@@ -148,6 +152,9 @@ class Network {
   std::uint64_t trace_hash() const { return trace_.value(); }
   void set_log_sink(LogSink sink) { log_sink_ = std::move(sink); }
   void set_frame_tap(FrameTap tap) { frame_tap_ = std::move(tap); }
+  // How often the engines' handshake crypto was found computed ahead (depends
+  // on thread timing: for diagnostics, never for the trace or the report).
+  CryptoAhead::Stats crypto_ahead_stats() const { return ahead_.stats(); }
   // Deterministic randomness for scenarios (separate stream from the network's).
   Random& scenario_random() { return scenario_random_; }
 
@@ -197,6 +204,8 @@ class Network {
     NodeIndex target = 0;
     bool connected = false;  // the dialer was told link_connected
     bool broken = false;
+    Bytes hello[2];  // each end's Hello frame, until both Auths are sent (crypto ahead)
+    bool auth_sent[2] = {false, false};
   };
   struct LinkKey {
     NodeIndex node;
@@ -213,7 +222,7 @@ class Network {
     NodeSpec spec;
     std::uint32_t identity_generation = 0;
     std::uint32_t incarnation = 0;
-    std::unique_ptr<SodiumSigner> signer;
+    std::unique_ptr<AheadSigner> signer;
     std::unique_ptr<SeededRandom> random;
     std::unique_ptr<Engine> engine;
     Millis tick_at = kNever;
@@ -237,6 +246,8 @@ class Network {
   void run_task(const Event& event);
   void take_down(NodeIndex node, bool graceful);
   void enqueue(std::uint64_t serial, int toward, Item item, Millis earliest);
+  void hint_handshake(SimLink& link, int side, BytesView frame);
+  std::unique_ptr<AheadSigner> make_signer(NodeIndex node, std::uint32_t generation);
   void break_link(std::uint64_t serial);
   void detach(SimLink& link, int side);
   void maybe_erase(std::uint64_t serial);
@@ -247,7 +258,8 @@ class Network {
   static std::string cause_text(CloseCause cause, NodeIndex peer);
 
   NetworkConfig config_;
-  SodiumCrypto crypto_;
+  CryptoAhead ahead_;  // before crypto_ and the signers that use it
+  AheadCrypto crypto_;
   SeededRandom random_;
   SeededRandom scenario_random_;
   Millis now_ = 0;

@@ -558,6 +558,7 @@ class World {
     r.values.puts_abandoned = r.values.puts_issued - r.values.puts_ok - r.values.puts_failed;
     r.net = net_.stats();
     r.trace_hash = net_.trace_hash();
+    r.crypto_ahead = net_.crypto_ahead_stats();
     r.error_samples = errors_;
   }
 

@@ -160,6 +160,8 @@ struct ScenarioReport {
   EngineTotals engines;
   std::uint64_t trace_hash = 0;
   std::vector<SeriesRow> series;
+  // Depends on thread timing: shown on stderr, never in the table.
+  CryptoAhead::Stats crypto_ahead;
 };
 
 // Runs cfg.scenario; throws std::invalid_argument for an unknown name or bad sizes.

@@ -4,9 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include "core/codec.hpp"
-
 #include <optional>
+
+#include "core/codec.hpp"
+#include "small_network.hpp"
 
 namespace yz::sim {
 namespace {
@@ -253,17 +254,7 @@ TEST(SimNetwork, SameSeedSameTraceDifferentSeedDifferentTrace) {
     NetworkConfig c;
     c.seed = seed;
     Network net(c);
-    NodeSpec b;
-    b.config.role = Role::bootstrap;
-    NodeIndex boot = net.add_node(b);
-    for (int i = 0; i < 12; ++i) {
-      NodeSpec d;
-      d.config.role = i == 0 ? Role::genesis : Role::dht;
-      d.config.seeds = {Network::address_of(boot)};
-      NodeIndex n = net.add_node(d);
-      net.at(i * 100, [&net, n] { net.start(n); });
-    }
-    net.start(boot);
+    start_small_network(net, 12);
     net.run_until(60 * kSecond);
     return std::make_pair(net.trace_hash(), net.stats().frames_delivered);
   };
