@@ -89,9 +89,11 @@ Link& Engine::Impl::add_link(Link link) {
   return stored;
 }
 
-void Engine::Impl::erase_link(std::map<LinkId, Link>::iterator it) {
+Link Engine::Impl::take_link(std::map<LinkId, Link>::iterator it) {
   link_tally.add(it->second, -1);
+  Link link = std::move(it->second);
   links.erase(it);
+  return link;
 }
 
 void Engine::Impl::record_refusal(const std::string& peer, CloseCode code, const std::string& reason, Millis now) {
@@ -184,9 +186,7 @@ void Engine::Impl::close_link(LinkId id, CloseCode code, const std::string& reas
 void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
   auto it = links.find(id);
   if (it == links.end()) return;
-  link_tally.add(it->second, -1);
-  Link link = std::move(it->second);
-  links.erase(it);
+  Link link = take_link(it);
   if (cfg.metrics_enabled && link.phase != Link::Phase::dialing) ++metrics.links_closed;
   if (link.phase == Link::Phase::ready) {
     auto r = ready_by_peer.find(link.peer);
@@ -484,7 +484,7 @@ LinkId Engine::link_accepted(std::string remote, Millis now) {
   auto& stored = s.add_link(std::move(link));
   if (s.stopped) {
     s.actions.push_back(CloseLink{id, CloseCode::normal, "node shutting down"});
-    s.erase_link(s.links.find(id));
+    s.take_link(s.links.find(id));
     return id;
   }
   s.on_transport_up(stored, now);

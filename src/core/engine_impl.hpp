@@ -268,7 +268,7 @@ struct Engine::Impl {
   std::size_t kept_count() const;
   std::size_t client_link_count() const;
   Link& add_link(Link link);
-  void erase_link(std::map<LinkId, Link>::iterator it);
+  Link take_link(std::map<LinkId, Link>::iterator it);  // removes it from `links`
   // Changes counted fields of a link in `links` (see LinkTally).
   template <class Change>
   void update_link(Link& link, Change&& change) {

@@ -377,38 +377,29 @@ void Network::on_send(NodeIndex node, SendFrame& send) {
 
 // Both Hellos on the wire: each end will sign auth_payload(peer nonce,
 // SHA-256(own Hello)); an Auth on the wire: its receiver will verify it
-// (docs/protocol.md section 8). Frames that do not decode are left to the engines.
+// (docs/protocol.md section 8). Each Hello is decoded and hashed once, here;
+// frames that do not decode are left to the engines.
 void Network::hint_handshake(SimLink& link, int side, BytesView frame) {
-  if (!config_.crypto_ahead || frame.empty() || link.auth_sent[side]) return;
+  HelloSeen& own = link.hello[side];
+  if (!config_.crypto_ahead || frame.empty() || own.auth_sent) return;
+  HelloSeen& peer = link.hello[1 - side];
   auto type = static_cast<MessageType>(frame[0]);
-  if (type == MessageType::hello && link.hello[side].empty()) {
-    link.hello[side].assign(frame.begin(), frame.end());
-    if (link.hello[1 - side].empty()) return;
-    auto a = decode(link.hello[0]);
-    auto b = decode(link.hello[1]);
-    if (!a || !b) return;
-    const Hello* hellos[2] = {std::get_if<Hello>(&a.value()), std::get_if<Hello>(&b.value())};
-    if (!hellos[0] || !hellos[1]) return;
+  if (type == MessageType::hello && !own.seen) {
+    auto decoded = decode(frame);
+    const Hello* hello = decoded ? std::get_if<Hello>(&decoded.value()) : nullptr;
+    if (!hello) return;
+    own = HelloSeen{true, false, hello->public_key, hello->nonce, crypto_.sha256(frame)};
+    if (!peer.seen) return;
     for (int e = 0; e < 2; ++e) {
       const Slot& slot = slots_[link.end[e].node];
-      if (!slot.signer || slot.signer->public_key() != hellos[e]->public_key) continue;
-      ahead_.sign_ahead(slot.signer->inner(),
-                        auth_payload(hellos[1 - e]->nonce, crypto_.sha256(link.hello[e])));
+      if (!slot.signer || slot.signer->public_key() != link.hello[e].key) continue;
+      ahead_.sign_ahead(slot.signer->inner(), auth_payload(link.hello[1 - e].nonce, link.hello[e].hash));
     }
-  } else if (type == MessageType::auth && !link.hello[0].empty() && !link.hello[1].empty()) {
-    link.auth_sent[side] = true;
-    auto auth = decode(frame);
-    auto own = decode(link.hello[side]);
-    auto peer = decode(link.hello[1 - side]);
-    if (auth && own && peer && std::holds_alternative<Auth>(auth.value()) &&
-        std::holds_alternative<Hello>(own.value()) && std::holds_alternative<Hello>(peer.value())) {
-      ahead_.verify_ahead(std::get<Hello>(own.value()).public_key,
-                          auth_payload(std::get<Hello>(peer.value()).nonce, crypto_.sha256(link.hello[side])),
-                          std::get<Auth>(auth.value()).signature);
-    }
-    if (link.auth_sent[1 - side]) {
-      link.hello[0] = Bytes{};
-      link.hello[1] = Bytes{};
+  } else if (type == MessageType::auth && own.seen && peer.seen) {
+    own.auth_sent = true;
+    auto decoded = decode(frame);
+    if (const Auth* auth = decoded ? std::get_if<Auth>(&decoded.value()) : nullptr) {
+      ahead_.verify_ahead(own.key, auth_payload(peer.nonce, own.hash), auth->signature);
     }
   }
 }

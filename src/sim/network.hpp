@@ -195,6 +195,14 @@ class Network {
     bool attached = false;  // the engine knows this end
     bool open = false;      // the engine has not closed it and was not told it closed
   };
+  // An end's Hello as sent, for the crypto computed ahead.
+  struct HelloSeen {
+    bool seen = false;
+    bool auth_sent = false;
+    PublicKey key{};
+    Nonce nonce{};
+    Hash256 hash{};  // SHA-256 of the Hello frame
+  };
   struct SimLink {
     End end[2];        // 0 = dialer, 1 = acceptor
     Direction dir[2];  // dir[d] travels toward end[d]
@@ -204,8 +212,7 @@ class Network {
     NodeIndex target = 0;
     bool connected = false;  // the dialer was told link_connected
     bool broken = false;
-    Bytes hello[2];  // each end's Hello frame, until both Auths are sent (crypto ahead)
-    bool auth_sent[2] = {false, false};
+    HelloSeen hello[2];  // what each end's Hello said (crypto ahead)
   };
   struct LinkKey {
     NodeIndex node;
