@@ -3,8 +3,6 @@
 // outbound ws:// dials, per-link write queues and close handshakes. Every
 // failure is handled per connection and reported in plain words; nothing here
 // throws into the io_context.
-#include <utility>  // before Asio (C++20 with Boost 1.74)
-
 #include "net/transport.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -14,10 +12,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
-#include <deque>
 #include <limits>
 #include <optional>
 #include <unordered_map>
+#include <utility>  // before Asio (C++20 with Boost 1.74)
+#include <vector>
 
 #include "net/address.hpp"
 
@@ -44,6 +43,15 @@ namespace {
 
 constexpr std::size_t kMaxCloseReason = 123;  // RFC 6455: 125-byte payload minus the code
 
+// Per-link memory (an idle link is mostly buffers: docs/architecture.md,
+// "What a link costs"). A read prepares at most kReadChunk bytes, so an idle
+// link holds 512 bytes instead of Beast's 1,536-byte default; bigger frames
+// arrive in several chunks and the buffer is released after each of them.
+// Masked writes (the dialling side) copy through a kWriteBuffer-byte buffer
+// that Beast keeps for the life of the link (default 4,096).
+constexpr std::size_t kReadChunk = 512;
+constexpr std::size_t kWriteBuffer = 1024;
+
 std::string endpoint_text(const tcp::endpoint& ep) {
   auto address = ep.address().to_string();
   if (ep.address().is_v6()) address = "[" + address + "]";
@@ -55,6 +63,34 @@ std::string remote_of(const tcp::socket& socket) {
   auto ep = socket.remote_endpoint(ec);
   return ec ? std::string("unknown peer") : endpoint_text(ep);
 }
+
+// Frames waiting to be written on one link, oldest first. A vector with a read
+// index: an empty queue owns no memory (std::deque allocates ~600 bytes up
+// front, for every link, also the idle ones).
+class FrameQueue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  std::size_t size() const { return items_.size() - head_; }
+  Bytes& front() { return items_[head_]; }
+  void push_back(Bytes frame) { items_.push_back(std::move(frame)); }
+  void pop_front() {
+    items_[head_++] = Bytes{};
+    if (empty()) {
+      clear();
+    } else if (head_ >= 64 && head_ * 2 >= items_.size()) {  // drop the written half
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  void clear() {
+    items_ = {};
+    head_ = 0;
+  }
+
+ private:
+  std::vector<Bytes> items_;
+  std::size_t head_ = 0;
+};
 
 std::chrono::milliseconds ms(Millis value) { return std::chrono::milliseconds(value); }
 
@@ -284,6 +320,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     ws_.read_message_max(std::numeric_limits<std::size_t>::max());
     ws_.auto_fragment(false);
     ws_.binary(true);
+    ws_.write_buffer_bytes(kWriteBuffer);
   }
 
   // ---- inbound ----
@@ -341,6 +378,8 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     if (ec) return dial_failed(ec);
     if (!cancel_note_.empty() || dial_timed_out_) return dial_failed(asio::error::operation_aborted);
     timer_.cancel();
+    resolver_.reset();  // dial state is not needed once the link is open
+    upgrade_response_ = {};
     auto owner = owner_.lock();
     if (!owner) return;
     phase_ = Phase::open;
@@ -367,7 +406,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
 
   // ---- reading ----
   void read() {
-    std::size_t limit = opt_.max_frame_size + 1 - message_.size();
+    std::size_t limit = std::min(kReadChunk, opt_.max_frame_size + 1 - message_.size());
     ws_.async_read_some(message_, limit,
                         [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
   }
@@ -404,7 +443,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     BytesView view(static_cast<const std::uint8_t*>(data.data()), data.size());
     owner->events.on_frame(id_, view);
     message_.consume(message_.size());
-    if (message_.capacity() > 64 * 1024) message_.shrink_to_fit();
+    if (message_.capacity() > kReadChunk) message_.shrink_to_fit();
     if (phase_ == Phase::open) read();
   }
 
@@ -504,7 +543,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   beast::flat_buffer message_;
 
   // writing and closing
-  std::deque<Bytes> queue_;
+  FrameQueue queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   std::optional<websocket::close_reason> close_reason_;

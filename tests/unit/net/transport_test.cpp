@@ -214,6 +214,36 @@ TEST(Transport, ExchangesBinaryFramesBothWaysInOrder) {
   EXPECT_TRUE(p.server_events.closed.empty());
 }
 
+// Frames larger than a read chunk or the masking buffer arrive whole, and a
+// long burst queued at once (the queue drops its written half as it goes)
+// arrives complete and in order, both ways.
+TEST(Transport, BurstOfMixedSizesArrivesWholeAndInOrderBothWays) {
+  Pair p;
+  LinkId server_link = p.connect();
+  ASSERT_NE(server_link, 0u);
+  std::vector<Bytes> sent;
+  for (std::size_t i = 0; i < 300; ++i) {
+    std::size_t size = 1 + (i * 977) % 5000;
+    if (i % 50 == 7) size = 64 * 1024 + i;
+    Bytes frame(size);
+    for (std::size_t j = 0; j < size; ++j) frame[j] = static_cast<std::uint8_t>(i + j);
+    sent.push_back(std::move(frame));
+  }
+  for (const auto& frame : sent) {
+    ASSERT_TRUE(p.client->send(1, frame));
+    ASSERT_TRUE(p.server->send(server_link, frame));
+  }
+  ASSERT_TRUE(run_until(p.io, [&] {
+    return p.server_events.frames[server_link].size() == sent.size() &&
+           p.client_events.frames[1].size() == sent.size();
+  }));
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    ASSERT_EQ(p.server_events.frames[server_link][i], sent[i]) << "frame " << i << " to the server";
+    ASSERT_EQ(p.client_events.frames[1][i], sent[i]) << "frame " << i << " to the client";
+  }
+  EXPECT_TRUE(p.client_events.closed.empty());
+  EXPECT_TRUE(p.server_events.closed.empty());
+}
 TEST(Transport, CloseCodeAndReasonReachTheOtherSideAfterQueuedFrames) {
   Pair p;
   LinkId server_link = p.connect();
