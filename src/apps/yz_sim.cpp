@@ -147,6 +147,9 @@ int main(int argc, char** argv) {
   // Engine tuning, for experiments (defaults are the engine's own).
   app.add_option("--query-link-idle", cfg.engine.query_link_idle, "engine: ms before an idle query link closes")
       ->capture_default_str();
+  app.add_option("--max-query-links", cfg.engine.max_query_links,
+                 "engine: query links a node holds open beyond its kept links (0: route requests instead)")
+      ->capture_default_str();
   app.add_option("--self-lookup-interval", cfg.engine.self_lookup_interval, "engine: ms between self-lookups")
       ->capture_default_str();
   app.add_option("--maintenance-interval", cfg.engine.maintenance_interval, "engine: ms between maintenance runs")

@@ -127,6 +127,10 @@ RoutingTable::ObserveResult RoutingTable::observe(const Contact& contact, Millis
     }
     cache_replacement(bucket, contact, now);
     ObserveResult result{Outcome::replacement_cached, std::nullopt};
+    // Every entry heard from lately and not failing since: all presumed
+    // alive, so no ping (and, without a link, no signed handshake to send it).
+    const RoutingEntry& oldest = bucket.entries.front();
+    if (oldest.failures == 0 && now - oldest.last_seen < kPresumedAliveFor) return result;
     if (!bucket.pending_ping || now - bucket.ping_asked_at >= kPingPendingMax) {
       bucket.pending_ping = bucket.entries.front().contact.id;
       bucket.ping_asked_at = now;

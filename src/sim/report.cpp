@@ -32,6 +32,7 @@ void lookup_rows(std::ostream& out, const std::string& prefix, const LookupStats
       format_percent(static_cast<double>(s.exact), static_cast<double>(s.completed())));
   row(out, prefix + " recall of true k closest", s.ok ? format_fixed(s.recall(), 3) : "-");
   row(out, prefix + " hops p50/p90/p99/max", s.hops.describe(""));
+  row(out, prefix + " requests p50/p90/p99/max", s.requests.describe(""));
   row(out, prefix + " latency p50/p90/p99/max", s.latency_ms.describe(" ms"));
 }
 

@@ -255,6 +255,7 @@ class World {
     ++stats.ok;
     ++interval_.lookups;
     stats.hops.add(r.hops);
+    stats.requests.add(r.requests);
     stats.latency_ms.add(static_cast<double>(r.elapsed));
     interval_.hops.add(r.hops);
     interval_.latency.add(static_cast<double>(r.elapsed));

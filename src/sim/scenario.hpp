@@ -66,6 +66,7 @@ struct LookupStats {
   std::uint64_t abandoned = 0;   // the asking node went down before the answer
   double recall_sum = 0;         // share of the true k closest found, summed over ok lookups
   Distribution hops;
+  Distribution requests;  // requests one lookup sent (the queried nodes, failures included)
   Distribution latency_ms;
   std::uint64_t completed() const { return ok + failed; }
   double recall() const { return ok ? recall_sum / static_cast<double>(ok) : 0; }

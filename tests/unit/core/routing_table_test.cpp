@@ -55,7 +55,9 @@ std::vector<NodeId> entry_ids(const RoutingTable& table) {
 using Outcome = RoutingTable::Outcome;
 
 // A table (k = 2) whose bucket 0 is full and no longer the self bucket:
-// a1 and a2 inserted, a3 cached with a ping asked for a1.
+// a1 and a2 inserted long enough ago not to be presumed alive, a3 cached with
+// a ping asked for a1.
+constexpr Millis kAged = RoutingTable::kPresumedAliveFor;
 struct FullBucket {
   SeededRandom rng{11};
   NodeId self = random_id(rng);
@@ -65,8 +67,8 @@ struct FullBucket {
   NodeId a3 = id_with_prefix(self, 0, rng);
 
   explicit FullBucket(std::size_t cache = 8) : table(self, 2, cache) {
-    EXPECT_EQ(table.observe(contact(a1), 10).outcome, Outcome::inserted);
-    EXPECT_EQ(table.observe(contact(a2), 20).outcome, Outcome::inserted);
+    EXPECT_EQ(table.observe(contact(a1), 10 - kAged).outcome, Outcome::inserted);
+    EXPECT_EQ(table.observe(contact(a2), 20 - kAged).outcome, Outcome::inserted);
     auto r = table.observe(contact(a3), 30);
     EXPECT_EQ(r.outcome, Outcome::replacement_cached);
     EXPECT_TRUE(r.ping_candidate.has_value());
@@ -227,6 +229,41 @@ TEST(RoutingTable, FullBucketCachesNewcomerAndAsksOncePerBucketForAPing) {
   EXPECT_EQ(f.table.replacement_count(), 2u);
   EXPECT_NE(f.table.find(f.a1), nullptr);
   EXPECT_NE(f.table.find(f.a2), nullptr);
+}
+
+TEST(RoutingTable, FullBucketOfRecentlySeenEntriesTakesNoPing) {
+  SeededRandom rng(12);
+  const NodeId self = random_id(rng);
+  RoutingTable table(self, 2, 8);
+  const NodeId a1 = id_with_prefix(self, 0, rng);
+  const NodeId a2 = id_with_prefix(self, 0, rng);
+  table.observe(contact(a1), 1000);
+  table.observe(contact(a2), 2000);
+  const NodeId a3 = id_with_prefix(self, 0, rng);
+  // Both entries heard from within kPresumedAliveFor: cached, nobody pinged.
+  auto r = table.observe(contact(a3), 1000 + RoutingTable::kPresumedAliveFor - 1);
+  EXPECT_EQ(r.outcome, Outcome::replacement_cached);
+  EXPECT_FALSE(r.ping_candidate.has_value());
+  EXPECT_EQ(table.replacement_count(), 1u);
+  // Once the oldest entry is that old, the next newcomer asks for its ping.
+  r = table.observe(contact(id_with_prefix(self, 0, rng)), 1000 + RoutingTable::kPresumedAliveFor);
+  ASSERT_TRUE(r.ping_candidate.has_value());
+  EXPECT_EQ(r.ping_candidate->id, a1);
+}
+
+TEST(RoutingTable, RecentlySeenButFailingEntryIsPingedForANewcomer) {
+  SeededRandom rng(13);
+  const NodeId self = random_id(rng);
+  RoutingTable table(self, 2, 8);
+  const NodeId a1 = id_with_prefix(self, 0, rng);
+  const NodeId a2 = id_with_prefix(self, 0, rng);
+  table.observe(contact(a1), 1000);
+  table.observe(contact(a2), 2000);
+  table.record_failure(a1, 3000);
+  auto r = table.observe(contact(id_with_prefix(self, 0, rng)), 4000);
+  EXPECT_EQ(r.outcome, Outcome::replacement_cached);
+  ASSERT_TRUE(r.ping_candidate.has_value());
+  EXPECT_EQ(r.ping_candidate->id, a1);
 }
 
 TEST(RoutingTable, AlivePingKeepsEntryAndNewcomerStaysCached) {
