@@ -1,17 +1,21 @@
-// Beast implementation of the native transport: one acceptor whose connections
-// start as HTTP and become WebSocket peer links when they ask for an upgrade,
-// outbound ws:// dials, per-link write queues and close handshakes. Every
-// failure is handled per connection and reported in plain words; nothing here
-// throws into the io_context.
+// Native transport: one acceptor whose connections start as HTTP (Beast) and
+// become WebSocket peer links when they ask for an upgrade, outbound ws://
+// dials, RFC 6455 framing on the socket (net/ws_frame.hpp), per-link write
+// queues and close handshakes. Every failure is handled per connection and
+// reported in plain words; nothing here throws into the io_context.
 #include "net/transport.hpp"
 
+#include <algorithm>
+#include <array>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 #include <limits>
 #include <optional>
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "net/address.hpp"
+#include "net/ws_frame.hpp"
 
 namespace yz::net {
 
@@ -38,7 +43,6 @@ using Resolver = asio::ip::basic_resolver<tcp, Executor>;
 using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
                                          asio::wait_traits<std::chrono::steady_clock>, Executor>;
 using TcpStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
-using WsStream = websocket::stream<TcpStream>;
 using boost::system::error_code;
 
 std::string truncate_utf8(std::string text, std::size_t max) {
@@ -54,14 +58,11 @@ namespace {
 
 constexpr std::size_t kMaxCloseReason = 123;  // RFC 6455: 125-byte payload minus the code
 
-// Per-link memory (an idle link is mostly buffers: docs/architecture.md,
-// "What a link costs"). A read prepares at most kReadChunk bytes, so an idle
-// link holds 512 bytes instead of Beast's 1,536-byte default; bigger frames
-// arrive in several chunks and the buffer is released after each of them.
-// Masked writes (the dialling side) copy through a kWriteBuffer-byte buffer
-// that Beast keeps for the life of the link (default 4,096).
-constexpr std::size_t kReadChunk = 512;
-constexpr std::size_t kWriteBuffer = 1024;
+// Bytes one read takes from a socket, into a buffer each event-loop thread
+// shares among its links; a frame not complete yet is kept by its link.
+constexpr std::size_t kReadBuffer = 64 * 1024;
+// Frames handed to the socket in one gathered write.
+constexpr std::size_t kMaxFramesPerWrite = 64;
 
 std::string endpoint_text(const tcp::endpoint& ep) {
   auto address = ep.address().to_string();
@@ -78,14 +79,16 @@ std::string remote_of(const Socket& socket) {
 // Frames waiting to be written on one link, oldest first. A vector with a read
 // index: an empty queue owns no memory (std::deque allocates ~600 bytes up
 // front, for every link, also the idle ones).
+template <class T>
 class FrameQueue {
  public:
   bool empty() const { return head_ == items_.size(); }
   std::size_t size() const { return items_.size() - head_; }
-  Bytes& front() { return items_[head_]; }
-  void push_back(Bytes frame) { items_.push_back(std::move(frame)); }
+  T& front() { return items_[head_]; }
+  T& at(std::size_t i) { return items_[head_ + i]; }
+  void push_back(T frame) { items_.push_back(std::move(frame)); }
   void pop_front() {
-    items_[head_++] = Bytes{};
+    items_[head_++] = T{};
     if (empty()) {
       clear();
     } else if (head_ >= 64 && head_ * 2 >= items_.size()) {  // drop the written half
@@ -99,7 +102,7 @@ class FrameQueue {
   }
 
  private:
-  std::vector<Bytes> items_;
+  std::vector<T> items_;
   std::size_t head_ = 0;
 };
 
@@ -116,15 +119,7 @@ std::string size_text(std::size_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
-websocket::stream_base::timeout ws_timeouts(Millis handshake) {
-  websocket::stream_base::timeout t{};
-  t.handshake_timeout = ms(handshake);
-  t.idle_timeout = websocket::stream_base::none();  // the engine runs keep-alives
-  t.keep_alive_pings = false;
-  return t;
-}
-
-std::string describe_upgrade_status(const std::string& url, const websocket::response_type& res) {
+std::string describe_upgrade_status(const std::string& url, const http::response<http::string_body>& res) {
   int status = res.result_int();
   std::string head = "peer " + url + " answered HTTP " + std::to_string(status) + " to the WebSocket upgrade";
   if (status == 200) return head + ": a proxy in between is not forwarding the Upgrade and Connection headers";
@@ -144,7 +139,7 @@ std::string describe_upgrade_status(const std::string& url, const websocket::res
 }
 
 std::string describe_dial_error(const error_code& ec, const std::string& stage, const WsUrl& url,
-                                const std::string& address, const websocket::response_type& res) {
+                                const std::string& address) {
   if (stage == "resolve") {
     return "cannot resolve host '" + url.host + "' of " + address + " (" + ec.message() +
            "): check the host name in the address, or this machine's DNS";
@@ -161,11 +156,10 @@ std::string describe_dial_error(const error_code& ec, const std::string& stage, 
     return "cannot connect to " + url.endpoint() + " (" + ec.message() + ")";
   }
   // stage == "upgrade"
-  if (ec == websocket::error::upgrade_declined) return describe_upgrade_status(address, res);
   if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
     return "peer " + address + " closed the connection during the WebSocket upgrade (" + ec.message() +
            "): the port may belong to a program that is not a yz node, or a proxy dropped the request";
-  if (ec.category() == error_code(http::error::end_of_stream).category() || ec == websocket::error::bad_http_version)
+  if (ec.category() == error_code(http::error::end_of_stream).category())
     return "peer " + address + " answered the WebSocket upgrade with something that is not valid HTTP (" +
            ec.message() + "): the port may belong to a program that is not a yz node";
   return "peer " + address + " answered the upgrade but the handshake failed (" + ec.message() +
@@ -216,39 +210,82 @@ class ConnectionSlot {
 
 }  // namespace
 
-// One WebSocket link, inbound or outbound.
+// One WebSocket link, inbound or outbound: RFC 6455 framing (net/ws_frame.hpp)
+// straight on the TCP socket. An open link waits for readability instead of
+// holding a read buffer, and reads into a buffer its event loop shares, so an
+// idle link is its socket, one pending wait and this object
+// (docs/architecture.md, "What a link costs").
 class WsLink : public std::enable_shared_from_this<WsLink> {
  public:
   enum class Phase { accepting, dialing, open, closing, done };
 
-  // Inbound: the HTTP session hands over its stream after reading an upgrade request.
-  WsLink(std::weak_ptr<Transport::Impl> owner, const TransportOptions& opt, TcpStream stream,
-         std::string remote, ConnectionSlot slot)
+  // Inbound: the HTTP session hands over its socket after reading an upgrade
+  // request, with any bytes it read past the request.
+  WsLink(std::weak_ptr<Transport::Impl> owner, const TransportOptions& opt, Socket socket, std::string remote,
+         ConnectionSlot slot, Bytes early)
       : owner_(std::move(owner)),
         opt_(opt),
-        ws_(std::move(stream)),
-        timer_(ws_.get_executor()),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
         label_(std::move(remote)),
         slot_(std::move(slot)),
-        phase_(Phase::accepting) {}
+        phase_(Phase::accepting),
+        client_(false),
+        in_(std::move(early)) {}
 
   // Outbound.
   WsLink(std::weak_ptr<Transport::Impl> owner, const TransportOptions& opt, asio::io_context& io, LinkId id,
          std::string address)
       : owner_(std::move(owner)),
         opt_(opt),
-        ws_(io),
+        socket_(io),
         timer_(io),
         label_(std::move(address)),
         id_(id),
-        phase_(Phase::dialing) {}
+        phase_(Phase::dialing),
+        client_(true) {}
 
   LinkId id() const { return id_; }
   std::size_t queued() const { return queue_.size(); }
 
-  void accept(http::request<http::string_body> request) {
-    configure();
-    ws_.async_accept(request, [self = shared_from_this()](error_code ec) { self->on_accepted(ec); });
+  void accept(const http::request<http::string_body>& request) {
+    std::string refusal;
+    unsigned status = 400;
+    auto version = request[http::field::sec_websocket_version];
+    auto key = request[http::field::sec_websocket_key];
+    if (request.method() != http::verb::get) {
+      refusal = "a WebSocket upgrade must be a GET request";
+    } else if (version != "13") {
+      status = 426;
+      refusal = "this node speaks WebSocket version 13 only (Sec-WebSocket-Version: 13)";
+    } else if (!ws::valid_client_key(std::string_view(key.data(), key.size()))) {
+      refusal = "the upgrade request has no valid Sec-WebSocket-Key (24 base64 characters)";
+    }
+    arm_timer(opt_.dial_timeout, [](WsLink& self) {
+      self.phase_ = Phase::done;
+      self.teardown();
+    });
+    if (!refusal.empty()) {
+      hs_->out_text = "HTTP/1.1 " + std::to_string(status) +
+                      (status == 426 ? " Upgrade Required" : " Bad Request") +
+                      "\r\nServer: yz/" YZ_BUILD_ID
+                      "\r\nSec-WebSocket-Version: 13\r\nContent-Type: text/plain\r\n"
+                      "Content-Length: " +
+                      std::to_string(refusal.size() + 1) + "\r\nConnection: close\r\n\r\n" + refusal + "\n";
+      asio::async_write(socket_, asio::buffer(hs_->out_text),
+                        [self = shared_from_this()](error_code, std::size_t) {
+                          self->phase_ = Phase::done;
+                          self->timer_.cancel();
+                          self->teardown();
+                        });
+      return;
+    }
+    hs_->out_text =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+        "Upgrade\r\nSec-WebSocket-Accept: " +
+        ws::accept_key(std::string_view(key.data(), key.size())) + "\r\nServer: yz/" YZ_BUILD_ID "\r\n\r\n";
+    asio::async_write(socket_, asio::buffer(hs_->out_text),
+                      [self = shared_from_this()](error_code ec, std::size_t) { self->on_accepted(ec); });
   }
 
   // Starts the dial; `error` non-empty means the address is unusable (reported async).
@@ -256,28 +293,27 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     std::string error;
     bool usable = false;
     if (auto parsed = parse_ws_url(label_, error)) {
-      url_ = std::move(*parsed);
-      usable = !url_.secure;
-      if (url_.secure)
+      hs_->url = std::move(*parsed);
+      usable = !hs_->url.secure;
+      if (hs_->url.secure)
         error = "cannot dial " + label_ +
                 ": wss:// is not supported yet for outgoing links; give the node's plain ws:// address";
     }
     if (!usable) {
-      asio::post(ws_.get_executor(), [self = shared_from_this(), error] { self->finish(error); });
+      asio::post(socket_.get_executor(), [self = shared_from_this(), error] { self->finish(error); });
       return;
     }
-    resolver_.emplace(ws_.get_executor());
-    timer_.expires_after(ms(opt_.dial_timeout));
-    timer_.async_wait([self = shared_from_this()](error_code ec) {
-      if (ec || self->phase_ != Phase::dialing) return;
-      self->dial_timed_out_ = true;
-      self->abort_dial();
+    hs_->resolver.emplace(socket_.get_executor());
+    arm_timer(opt_.dial_timeout, [](WsLink& self) {
+      if (self.phase_ != Phase::dialing || !self.hs_) return;
+      self.hs_->timed_out = true;
+      self.abort_dial();
     });
-    stage_ = "resolve";
-    resolver_->async_resolve(url_.host, std::to_string(url_.port),
-                             [self = shared_from_this()](error_code ec, Resolver::results_type results) {
-                               self->on_resolved(ec, std::move(results));
-                             });
+    hs_->stage = "resolve";
+    hs_->resolver->async_resolve(hs_->url.host, std::to_string(hs_->url.port),
+                                 [self = shared_from_this()](error_code ec, Resolver::results_type results) {
+                                   self->on_resolved(ec, std::move(results));
+                                 });
   }
 
   bool send(Bytes frame) {
@@ -291,8 +327,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       return false;
     }
     queued_bytes_ += frame.size();
-    queue_.push_back(std::move(frame));
-    if (!writing_) write_next();
+    enqueue(ws::Opcode::binary, std::move(frame));
     return true;
   }
 
@@ -304,45 +339,61 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       return;
     }
     phase_ = Phase::closing;
-    std::string text = truncate_utf8(std::move(reason), kMaxCloseReason);
-    close_reason_.emplace(static_cast<websocket::close_code>(code), beast::string_view(text));
     close_note_ = std::move(note);
-    timer_.expires_after(ms(opt_.close_timeout));
-    timer_.async_wait([self = shared_from_this()](error_code ec) {
-      if (ec || self->phase_ == Phase::done) return;
-      self->teardown();
-      self->finish(self->close_note_);
+    arm_timer(opt_.close_timeout, [](WsLink& self) {
+      self.teardown();
+      self.finish(self.close_note_);
     });
-    if (!writing_) start_close();
+    enqueue(ws::Opcode::close, close_payload(code, truncate_utf8(std::move(reason), kMaxCloseReason)));
   }
 
   void teardown() {
     error_code ignored;
-    beast::get_lowest_layer(ws_).socket().shutdown(Socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws_).close();
-    if (resolver_) resolver_->cancel();
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    if (hs_ && hs_->resolver) hs_->resolver->cancel();
   }
 
  private:
-  void configure() {
-    ws_.set_option(ws_timeouts(opt_.dial_timeout));
-    // The frame limit is enforced in on_read, so the engine can send its Goodbye
-    // and close code itself; Beast must not fail the link on its own first.
-    ws_.read_message_max(std::numeric_limits<std::size_t>::max());
-    ws_.auto_fragment(false);
-    ws_.binary(true);
-    ws_.write_buffer_bytes(kWriteBuffer);
+  // A frame waiting to be written: its header and its payload (masked in place
+  // when this side dialled).
+  struct OutFrame {
+    std::array<std::uint8_t, ws::kMaxHeaderSize> head;
+    std::uint8_t head_size;
+    bool close;
+    bool counted;  // a data frame, counted in queued_bytes_
+    Bytes payload;
+  };
+
+  static Bytes close_payload(std::uint16_t code, const std::string& reason) {
+    Bytes payload;
+    payload.reserve(2 + reason.size());
+    payload.push_back(static_cast<std::uint8_t>(code >> 8));
+    payload.push_back(static_cast<std::uint8_t>(code));
+    payload.insert(payload.end(), reason.begin(), reason.end());
+    return payload;
+  }
+
+  template <class OnExpiry>
+  void arm_timer(Millis after, OnExpiry on_expiry) {
+    timer_.expires_after(ms(after));
+    timer_.async_wait([self = shared_from_this(), on_expiry](error_code ec) {
+      if (ec || self->phase_ == Phase::done) return;
+      on_expiry(*self);
+    });
   }
 
   // ---- inbound ----
   void on_accepted(error_code ec) {
+    hs_.reset();
     auto owner = owner_.lock();
-    if (!owner) return;
+    if (!owner || phase_ != Phase::accepting) return;
     if (ec) {
       phase_ = Phase::done;
       teardown();
       return;  // not a link yet: nothing to report
     }
+    timer_.cancel();
     id_ = owner->events.on_accepted(label_);
     if (owner->links.count(id_)) {
       owner->events.on_transport_warning("accepted link from " + label_ + " got id " + std::to_string(id_) +
@@ -352,126 +403,270 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       return;
     }
     owner->links[id_] = shared_from_this();
-    phase_ = Phase::open;
-    read();
+    opened();
   }
 
   // ---- outbound ----
   void abort_dial() {
     error_code ignored;
-    if (resolver_) resolver_->cancel();
-    beast::get_lowest_layer(ws_).close();
+    if (hs_ && hs_->resolver) hs_->resolver->cancel();
+    socket_.close(ignored);
   }
 
-  void on_resolved(error_code ec, Resolver::results_type results) {
+  void on_resolved(error_code ec, const Resolver::results_type& results) {
     if (ec) return dial_failed(ec);
-    if (!cancel_note_.empty() || dial_timed_out_) return dial_failed(asio::error::operation_aborted);
-    stage_ = "connect";
-    beast::get_lowest_layer(ws_).async_connect(
-        results, [self = shared_from_this()](error_code ec2, const tcp::endpoint&) { self->on_tcp_connected(ec2); });
+    if (!cancel_note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
+    hs_->stage = "connect";
+    asio::async_connect(socket_, results, [self = shared_from_this()](error_code ec2, const tcp::endpoint&) {
+      self->on_tcp_connected(ec2);
+    });
   }
 
   void on_tcp_connected(error_code ec) {
     if (ec) return dial_failed(ec);
+    if (!cancel_note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
     // Small request/response frames: send at once, never wait for Nagle's coalescing.
     error_code nodelay_ec;
-    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), nodelay_ec);
-    stage_ = "upgrade";
-    configure();
-    ws_.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(http::field::user_agent, "yz/" YZ_BUILD_ID);
-    }));
-    ws_.async_handshake(upgrade_response_, url_.endpoint(), url_.path,
-                        [self = shared_from_this()](error_code ec2) { self->on_upgraded(ec2); });
+    socket_.set_option(tcp::no_delay(true), nodelay_ec);
+    hs_->stage = "upgrade";
+    hs_->key = ws::make_client_key();
+    hs_->out_text = "GET " + hs_->url.path + " HTTP/1.1\r\nHost: " + hs_->url.endpoint() +
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + hs_->key +
+                    "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: yz/" YZ_BUILD_ID "\r\n\r\n";
+    asio::async_write(
+        socket_, asio::buffer(hs_->out_text), [self = shared_from_this()](error_code ec2, std::size_t) {
+          if (ec2) return self->dial_failed(ec2);
+          self->hs_->parser.emplace();
+          self->hs_->parser->header_limit(16 * 1024);
+          http::async_read_header(self->socket_, self->hs_->buffer, *self->hs_->parser,
+                                  [self](error_code ec3, std::size_t) { self->on_upgrade_answer(ec3); });
+        });
   }
 
-  void on_upgraded(error_code ec) {
+  void on_upgrade_answer(error_code ec) {
     if (ec) return dial_failed(ec);
-    if (!cancel_note_.empty() || dial_timed_out_) return dial_failed(asio::error::operation_aborted);
+    if (!cancel_note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
+    const auto& res = hs_->parser->get();
+    std::string refusal;
+    if (res.result() != http::status::switching_protocols) {
+      refusal = describe_upgrade_status(label_, res);
+    } else if (!beast::iequals(res[http::field::upgrade], "websocket") ||
+               std::string(res[http::field::sec_websocket_accept]) != ws::accept_key(hs_->key)) {
+      refusal = "peer " + label_ +
+                " answered the upgrade but the handshake failed (missing Upgrade header or wrong "
+                "Sec-WebSocket-Accept): a proxy in between may be rewriting the WebSocket headers";
+    }
+    if (!refusal.empty()) {
+      teardown();
+      return finish(refusal);
+    }
+    // Frames the peer sent right behind its answer are the first input.
+    auto data = hs_->buffer.data();
+    const auto* bytes = static_cast<const std::uint8_t*>(data.data());
+    in_.assign(bytes, bytes + data.size());
+    hs_.reset();  // an open link keeps no handshake state
     timer_.cancel();
-    resolver_.reset();  // dial state is not needed once the link is open
-    upgrade_response_ = {};
     auto owner = owner_.lock();
     if (!owner) return;
     phase_ = Phase::open;
     owner->events.on_connected(id_);
-    if (phase_ == Phase::open) read();
+    if (phase_ == Phase::open) opened();
   }
 
   void dial_failed(error_code ec) {
-    if (phase_ == Phase::done) return;
+    if (phase_ == Phase::done || !hs_) return;
     std::string reason;
     if (!cancel_note_.empty()) {
       reason = cancel_note_;
-    } else if (dial_timed_out_) {
-      std::string step = stage_ == "resolve" ? "resolving the host" : stage_ == "connect" ? "connecting" : "the upgrade";
-      reason = "no WebSocket link to " + label_ +  " within " + duration_text(opt_.dial_timeout) +
+    } else if (hs_->timed_out) {
+      std::string step = hs_->stage == "resolve"   ? "resolving the host"
+                         : hs_->stage == "connect" ? "connecting"
+                                                   : "the upgrade";
+      reason = "no WebSocket link to " + label_ + " within " + duration_text(opt_.dial_timeout) +
                " (stuck at " + step +
                "): the host may be down or firewalled, or the port belongs to a program that does not answer";
     } else {
-      reason = describe_dial_error(ec, stage_, url_, label_, upgrade_response_);
+      reason = describe_dial_error(ec, hs_->stage, hs_->url, label_);
     }
     teardown();
     finish(reason);
   }
 
   // ---- reading ----
-  void read() {
-    std::size_t limit = std::min(kReadChunk, opt_.max_frame_size + 1 - message_.size());
-    ws_.async_read_some(message_, limit,
-                        [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+  void opened() {
+    if (phase_ == Phase::accepting) phase_ = Phase::open;
+    error_code ignored;
+    socket_.non_blocking(true, ignored);
+    if (!in_.empty()) {
+      Bytes early = std::move(in_);
+      in_ = {};
+      take_input(early.data(), early.size());
+    }
+    if (phase_ == Phase::open || phase_ == Phase::closing) wait_readable();
   }
 
-  void on_read(error_code ec) {
+  void wait_readable() {
+    socket_.async_wait(Socket::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
+  }
+
+  void on_readable(error_code ec) {
     auto owner = owner_.lock();
     if (!owner || phase_ == Phase::done) return;
     if (ec) return read_failed(ec);
-    if (phase_ != Phase::open) return;  // closing: the close handshake drains the rest
-    if (ws_.got_text()) {
-      message_.consume(message_.size());
-      request_close(static_cast<std::uint16_t>(CloseCode::protocol_violation),
-                    "text frames are not part of the yz protocol: send binary frames",
-                    "this node closed the link: " + label_ +
-                        " sent a text frame; text frames are not part of the yz protocol (send binary frames)");
-      return;
-    }
-    std::size_t have = message_.size();
-    std::size_t announced = have;
-    if (!ws_.is_message_done()) announced = have + ws_.read_size_hint(1);
-    if (announced > opt_.max_frame_size) {
-      message_.consume(message_.size());
-      owner->events.on_frame_too_large(id_, announced);
-      if (phase_ == Phase::open) {
-        std::string text = "frame of " + std::to_string(announced) + " bytes is above the " +
-                           std::to_string(opt_.max_frame_size) + "-byte limit";
-        request_close(static_cast<std::uint16_t>(CloseCode::frame_too_large), text,
-                      "this node closed the link: " + label_ + " sent a " + text);
+    thread_local std::vector<std::uint8_t> scratch(kReadBuffer);
+    for (int round = 0; round < 16; ++round) {
+      std::size_t n = socket_.read_some(asio::buffer(scratch), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) return read_failed(ec);
+      if (in_.empty()) {
+        take_input(scratch.data(), n);
+      } else {
+        in_.insert(in_.end(), scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(n));
+        Bytes pending = std::move(in_);
+        in_ = {};
+        take_input(pending.data(), pending.size());
       }
-      return;
+      if (phase_ != Phase::open && phase_ != Phase::closing) return;
+      if (n < scratch.size()) break;
     }
-    if (!ws_.is_message_done()) return read();
-    auto data = message_.data();
-    BytesView view(static_cast<const std::uint8_t*>(data.data()), data.size());
-    owner->events.on_frame(id_, view);
-    message_.consume(message_.size());
-    if (message_.capacity() > kReadChunk) message_.shrink_to_fit();
-    if (phase_ == Phase::open) read();
+    wait_readable();
+  }
+
+  // Frames in data[0..size): handles every complete one, keeps the rest in in_.
+  void take_input(std::uint8_t* data, std::size_t size) {
+    std::size_t at = 0;
+    while (phase_ == Phase::open || phase_ == Phase::closing) {
+      if (skip_ > 0) {  // the rest of a refused frame
+        auto drop = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, size - at));
+        at += drop;
+        skip_ -= drop;
+        if (skip_ > 0) return;
+      }
+      auto parsed = ws::parse_header(data + at, size - at);
+      if (parsed.status == ws::ParseStatus::need_more) break;
+      if (parsed.status == ws::ParseStatus::bad) return protocol_error(parsed.error);
+      const auto& h = parsed.header;
+      if (h.masked == client_) {
+        return protocol_error(client_
+                                  ? "a frame from the server is masked (servers must not mask)"
+                                  : "a frame from the client is not masked (clients must mask every frame)");
+      }
+      bool data_frame = h.opcode == ws::Opcode::binary || h.opcode == ws::Opcode::continuation;
+      if (data_frame && phase_ == Phase::open) {
+        std::uint64_t announced = fragment_.size() + h.length;
+        if (announced > opt_.max_frame_size) {
+          at += h.header_size;
+          skip_ = h.length;
+          frame_too_large(static_cast<std::size_t>(announced));
+          continue;
+        }
+      }
+      if (size - at < h.header_size + h.length) break;
+      std::uint8_t* payload = data + at + h.header_size;
+      auto length = static_cast<std::size_t>(h.length);
+      at += h.header_size + length;
+      if (h.masked) ws::apply_mask(payload, length, h.mask);
+      on_frame(h, payload, length);
+    }
+    if (at < size && (phase_ == Phase::open || phase_ == Phase::closing)) in_.assign(data + at, data + size);
+  }
+
+  void on_frame(const ws::FrameHeader& h, std::uint8_t* payload, std::size_t length) {
+    switch (h.opcode) {
+      case ws::Opcode::text:
+        if (phase_ != Phase::open) return;
+        request_close(
+            static_cast<std::uint16_t>(CloseCode::protocol_violation),
+            "text frames are not part of the yz protocol: send binary frames",
+            "this node closed the link: " + label_ +
+                " sent a text frame; text frames are not part of the yz protocol (send binary frames)");
+        return;
+      case ws::Opcode::binary:
+      case ws::Opcode::continuation: {
+        if ((h.opcode == ws::Opcode::continuation) != fragmented_) {
+          return protocol_error(fragmented_ ? "a new message began before the previous one ended"
+                                            : "a continuation frame arrived outside a message");
+        }
+        if (phase_ != Phase::open) return;  // closing: the close handshake drains the rest
+        if (h.fin && !fragmented_) return deliver(payload, length);
+        fragment_.insert(fragment_.end(), payload, payload + length);
+        fragmented_ = !h.fin;
+        if (h.fin) {
+          Bytes message = std::move(fragment_);
+          fragment_ = {};
+          deliver(message.data(), message.size());
+        }
+        return;
+      }
+      case ws::Opcode::ping:
+        if (phase_ == Phase::open) enqueue(ws::Opcode::pong, Bytes(payload, payload + length));
+        return;
+      case ws::Opcode::pong:
+        return;
+      case ws::Opcode::close:
+        return on_close_frame(payload, length);
+    }
+  }
+
+  void deliver(const std::uint8_t* payload, std::size_t length) {
+    auto owner = owner_.lock();
+    if (!owner) return;
+    owner->events.on_frame(id_, BytesView(payload, length));
+  }
+
+  void on_close_frame(const std::uint8_t* payload, std::size_t length) {
+    if (phase_ == Phase::closing) {  // the answer to our own close
+      teardown();
+      return finish(close_note_);
+    }
+    std::string text;
+    std::uint16_t code = 1005;  // no status code present
+    if (length >= 2) {
+      code = static_cast<std::uint16_t>((payload[0] << 8) | payload[1]);
+      text.assign(reinterpret_cast<const char*>(payload + 2), length - 2);
+    }
+    phase_ = Phase::closing;
+    close_note_ = "peer closed: " + std::to_string(code) + " " + (text.empty() ? "(no reason given)" : text);
+    peer_closed_ = true;
+    arm_timer(opt_.close_timeout, [](WsLink& self) {
+      self.teardown();
+      self.finish(self.close_note_);
+    });
+    // Echo the code (RFC 6455 5.5.1), after the frames already queued.
+    enqueue(ws::Opcode::close, length >= 2 ? close_payload(code, "") : Bytes{});
+  }
+
+  void protocol_error(const std::string& what) {
+    if (phase_ == Phase::closing) {
+      teardown();
+      return finish(close_note_);
+    }
+    request_close(static_cast<std::uint16_t>(CloseCode::protocol_violation), what,
+                  "this node closed the link: " + label_ + " broke the WebSocket framing rules: " + what);
+  }
+
+  void frame_too_large(std::size_t announced) {
+    fragment_ = {};
+    fragmented_ = false;
+    if (auto owner = owner_.lock()) owner->events.on_frame_too_large(id_, announced);
+    if (phase_ != Phase::open) return;
+    std::string text = "frame of " + std::to_string(announced) + " bytes is above the " +
+                       std::to_string(opt_.max_frame_size) + "-byte limit";
+    request_close(static_cast<std::uint16_t>(CloseCode::frame_too_large), text,
+                  "this node closed the link: " + label_ + " sent a " + text);
   }
 
   void read_failed(error_code ec) {
     if (phase_ == Phase::closing) {
-      // We are closing; our own reason is the one to report.
+      // We are closing (or answering the peer's close); that reason stands.
       teardown();
       return finish(close_note_);
     }
     std::string reason;
-    if (ec == websocket::error::closed) {
-      auto why = ws_.reason();
-      std::string text(why.reason.data(), why.reason.size());
-      reason = "peer closed: " + std::to_string(why.code) + " " + (text.empty() ? "(no reason given)" : text);
-    } else if (ec == asio::error::operation_aborted) {
+    if (ec == asio::error::operation_aborted) {
       reason = "link to " + label_ + " was closed by this node";
-    } else if (ec == asio::error::eof || ec == asio::error::connection_reset || ec == beast::error::timeout) {
+    } else if (ec == asio::error::eof || ec == asio::error::connection_reset) {
       reason = "connection to " + label_ + " lost (" + ec.message() +
                ") without a WebSocket close: the peer process stopped or the network dropped";
     } else {
@@ -482,21 +677,49 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   }
 
   // ---- writing and closing ----
+  void enqueue(ws::Opcode opcode, Bytes payload) {
+    OutFrame frame;
+    frame.close = opcode == ws::Opcode::close;
+    frame.counted = opcode == ws::Opcode::binary;
+    if (client_) {
+      ws::MaskKey mask = ws::make_mask();
+      ws::apply_mask(payload.data(), payload.size(), mask);
+      frame.head_size = static_cast<std::uint8_t>(
+          ws::encode_header(frame.head.data(), opcode, true, payload.size(), &mask));
+    } else {
+      frame.head_size = static_cast<std::uint8_t>(
+          ws::encode_header(frame.head.data(), opcode, true, payload.size(), nullptr));
+    }
+    frame.payload = std::move(payload);
+    queue_.push_back(std::move(frame));
+    if (!writing_) write_next();
+  }
+
+  // Writes every queued frame up to and including a close frame in one call.
   void write_next() {
-    if (queue_.empty()) {
+    if (queue_.empty() || close_sent_) {
       writing_ = false;
-      if (phase_ == Phase::closing && !close_started_) start_close();
       return;
     }
     writing_ = true;
-    ws_.async_write(asio::buffer(queue_.front()), [self = shared_from_this()](error_code ec, std::size_t) {
-      self->on_written(ec);
-    });
+    std::vector<asio::const_buffer> buffers;
+    std::size_t frames = 0;
+    bool close = false;
+    for (std::size_t i = 0; i < queue_.size() && frames < kMaxFramesPerWrite && !close; ++i, ++frames) {
+      auto& f = queue_.at(i);
+      buffers.emplace_back(f.head.data(), f.head_size);
+      if (!f.payload.empty()) buffers.emplace_back(f.payload.data(), f.payload.size());
+      close = f.close;
+    }
+    asio::async_write(socket_, buffers,
+                      [self = shared_from_this(), frames, close](error_code ec, std::size_t) {
+                        self->on_written(ec, frames, close);
+                      });
   }
 
-  void on_written(error_code ec) {
-    if (!queue_.empty()) {
-      queued_bytes_ -= queue_.front().size();
+  void on_written(error_code ec, std::size_t frames, bool close) {
+    for (std::size_t i = 0; i < frames && !queue_.empty(); ++i) {
+      if (queue_.front().counted) queued_bytes_ -= queue_.front().payload.size();
       queue_.pop_front();
     }
     if (phase_ == Phase::done) return;
@@ -510,15 +733,17 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       teardown();
       return finish(reason);
     }
+    if (close) {
+      close_sent_ = true;
+      writing_ = false;
+      queue_.clear();
+      if (peer_closed_) {  // our echo is out: the handshake is complete
+        teardown();
+        return finish(close_note_);
+      }
+      return;  // wait for the peer's close (or the close timer)
+    }
     write_next();
-  }
-
-  void start_close() {
-    close_started_ = true;
-    ws_.async_close(*close_reason_, [self = shared_from_this()](error_code) {
-      self->teardown();
-      self->finish(self->close_note_);
-    });
   }
 
   void finish(const std::string& reason) {
@@ -535,31 +760,42 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
 
   std::weak_ptr<Transport::Impl> owner_;
   TransportOptions opt_;  // a copy: handlers may outlive the Transport
-  WsStream ws_;
+  Socket socket_;
   Timer timer_;
   std::string label_;  // remote endpoint (inbound) or dialled URL (outbound)
   ConnectionSlot slot_;
   LinkId id_ = 0;
   Phase phase_;
+  bool client_;  // this side dialled: it masks what it sends
 
-  // dialing
-  WsUrl url_;
-  std::optional<Resolver> resolver_;
-  websocket::response_type upgrade_response_;
-  std::string stage_;
-  bool dial_timed_out_ = false;
+  // The opening handshake's state, on the heap and released once the link is
+  // open (an open link keeps none of it).
+  struct Handshake {
+    WsUrl url;
+    std::optional<Resolver> resolver;
+    std::optional<http::response_parser<http::string_body>> parser;
+    beast::flat_buffer buffer;
+    std::string key;
+    std::string out_text;  // the upgrade request or answer being written
+    std::string stage;
+    bool timed_out = false;
+  };
+  std::unique_ptr<Handshake> hs_ = std::make_unique<Handshake>();
   std::string cancel_note_;
 
   // reading
-  beast::flat_buffer message_;
+  Bytes in_;        // the start of a frame not complete yet
+  Bytes fragment_;  // a fragmented message being put together
+  bool fragmented_ = false;
+  std::uint64_t skip_ = 0;  // payload bytes of a refused (too large) frame still to drop
 
   // writing and closing
-  FrameQueue queue_;
+  FrameQueue<OutFrame> queue_;
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
-  std::optional<websocket::close_reason> close_reason_;
+  bool close_sent_ = false;
+  bool peer_closed_ = false;
   std::string close_note_;
-  bool close_started_ = false;
 };
 
 // One accepted connection while it speaks HTTP; hands itself over to a WsLink
@@ -622,8 +858,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     auto request = parser_->release();
     if (websocket::is_upgrade(request)) {
       stream_.expires_never();
-      auto link = std::make_shared<WsLink>(owner_, opt_, std::move(stream_), remote_, std::move(slot_));
-      link->accept(std::move(request));
+      auto early = buffer_.data();
+      const auto* bytes = static_cast<const std::uint8_t*>(early.data());
+      auto link = std::make_shared<WsLink>(owner_, opt_, stream_.release_socket(), remote_, std::move(slot_),
+                                           Bytes(bytes, bytes + early.size()));
+      link->accept(request);
       return;
     }
     keep_alive_ = request.keep_alive();

@@ -118,18 +118,21 @@ class RawClient {
   std::array<char, 4096> chunk_{};
 };
 
-// A client-to-server WebSocket frame (masked with a zero key, which is legal).
-std::string client_frame(std::uint8_t opcode, const std::string& payload) {
+// A client-to-server WebSocket frame (masked with a zero key, which is legal,
+// unless `masked` is false, which is not).
+std::string client_frame(std::uint8_t opcode, const std::string& payload, bool fin = true,
+                         bool masked = true) {
   std::string out;
-  out.push_back(static_cast<char>(0x80 | opcode));
+  const char mask_bit = masked ? static_cast<char>(0x80) : 0;
+  out.push_back(static_cast<char>((fin ? 0x80 : 0x00) | opcode));
   if (payload.size() < 126) {
-    out.push_back(static_cast<char>(0x80 | payload.size()));
+    out.push_back(static_cast<char>(mask_bit | static_cast<char>(payload.size())));
   } else {
-    out.push_back(static_cast<char>(0x80 | 126));
+    out.push_back(static_cast<char>(mask_bit | 126));
     out.push_back(static_cast<char>(payload.size() >> 8));
     out.push_back(static_cast<char>(payload.size() & 0xff));
   }
-  out.append(4, '\0');  // mask key 0: payload unchanged
+  if (masked) out.append(4, '\0');  // mask key 0: payload unchanged
   out += payload;
   return out;
 }
@@ -310,6 +313,118 @@ TEST(Transport, TextFrameIsRefusedWithProtocolViolationAndReason) {
   ASSERT_TRUE(run_until(io, [&] { return events.closed.count(link) > 0; }));
   EXPECT_NE(events.closed[link].find("text frame"), std::string::npos) << events.closed[link];
   EXPECT_TRUE(events.frames[link].empty());
+}
+
+// A Transport server and a raw client that completed the upgrade.
+struct RawLink {
+  asio::io_context io;
+  Recorder events{1000};
+  Transport server{io, events};
+  RawClient raw{io};
+  LinkId link = 0;
+  std::size_t answer_end = 0;  // bytes of the 101 answer in raw.received
+
+  RawLink() {
+    auto bound = server.listen("127.0.0.1", 0);
+    EXPECT_TRUE(bound.ok());
+    raw.connect(bound.value());
+    EXPECT_TRUE(run_until(io, [&] { return raw.connected; }));
+    raw.write(kUpgradeRequest);
+    EXPECT_TRUE(run_until(
+        io, [&] { return !events.accepted.empty() && raw.received.find("\r\n\r\n") != std::string::npos; }));
+    EXPECT_TRUE(raw.received.starts_with("HTTP/1.1 101")) << raw.received;
+    // RFC 6455's example key and answer.
+    EXPECT_NE(raw.received.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), std::string::npos);
+    answer_end = raw.received.find("\r\n\r\n") + 4;
+    link = events.accepted.empty() ? 0 : events.accepted.front();
+  }
+  std::optional<ServerFrame> first_frame() { return first_frame_after_upgrade(raw.received); }
+};
+
+TEST(Transport, PingIsAnsweredWithAPongCarryingItsPayload) {
+  RawLink r;
+  r.raw.write(client_frame(0x9, "are you there"));
+  ASSERT_TRUE(run_until(r.io, [&] { return r.first_frame().has_value(); }));
+  EXPECT_EQ(r.first_frame()->opcode, 0xA);
+  EXPECT_EQ(r.first_frame()->payload, "are you there");
+  EXPECT_TRUE(r.events.closed.empty());
+}
+
+TEST(Transport, FragmentedMessageArrivesAsOneFrame) {
+  RawLink r;
+  // A ping between the fragments is allowed and answered.
+  r.raw.write(client_frame(0x2, "hel", false) + client_frame(0x9, "") + client_frame(0x0, "lo", false) +
+              client_frame(0x0, " world", true) + client_frame(0x2, "next"));
+  ASSERT_TRUE(run_until(r.io, [&] { return r.events.frames[r.link].size() == 2; }));
+  EXPECT_EQ(to_string(r.events.frames[r.link][0]), "hello world");
+  EXPECT_EQ(to_string(r.events.frames[r.link][1]), "next");
+  EXPECT_TRUE(r.events.closed.empty());
+}
+
+TEST(Transport, UnmaskedOrReservedBitFramesAreRefusedAsProtocolViolations) {
+  for (bool unmasked : {true, false}) {
+    RawLink r;
+    std::string frame = client_frame(0x2, "payload", true, !unmasked);
+    if (!unmasked) frame[0] = static_cast<char>(frame[0] | 0x40);  // RSV1 without an extension
+    r.raw.write(frame);
+    ASSERT_TRUE(run_until(r.io, [&] { return r.first_frame().has_value(); }));
+    auto close = *r.first_frame();
+    EXPECT_EQ(close.opcode, 0x8);
+    ASSERT_GE(close.payload.size(), 2u);
+    int code =
+        (static_cast<unsigned char>(close.payload[0]) << 8) | static_cast<unsigned char>(close.payload[1]);
+    EXPECT_EQ(code, 4007);
+    EXPECT_NE(close.payload.find(unmasked ? "not masked" : "reserved bits"), std::string::npos)
+        << close.payload;
+    EXPECT_TRUE(r.events.frames[r.link].empty());
+    r.raw.write(client_frame(0x8, close.payload));
+    ASSERT_TRUE(run_until(r.io, [&] { return r.events.closed.count(r.link) > 0; }));
+    EXPECT_NE(r.events.closed[r.link].find("broke the WebSocket framing rules"), std::string::npos)
+        << r.events.closed[r.link];
+  }
+}
+
+TEST(Transport, PeerCloseIsEchoedAndReportedWithItsCodeAndReason) {
+  RawLink r;
+  r.raw.write(client_frame(0x2, "last words") + client_frame(0x8, std::string("\x0f\xa0", 2) + "bye"));
+  ASSERT_TRUE(run_until(r.io, [&] { return r.events.closed.count(r.link) > 0; }));
+  EXPECT_EQ(r.events.closed[r.link], "peer closed: 4000 bye");
+  ASSERT_EQ(r.events.frames[r.link].size(), 1u);
+  EXPECT_EQ(to_string(r.events.frames[r.link][0]), "last words");
+  ASSERT_TRUE(run_until(r.io, [&] { return r.raw.ended; }));
+  auto echo = r.first_frame();
+  ASSERT_TRUE(echo.has_value());
+  EXPECT_EQ(echo->opcode, 0x8);
+  EXPECT_EQ(echo->payload, std::string("\x0f\xa0", 2));
+}
+
+TEST(Transport, UpgradeWithAnotherVersionOrNoKeyIsRefusedInPlainWords) {
+  const std::string good = kUpgradeRequest;
+  struct Case {
+    std::string request;
+    std::string status;
+    std::string words;
+  };
+  std::string old_version = good;
+  old_version.replace(old_version.find("Version: 13"), 11, "Version: 8");
+  std::string bad_key = good;
+  bad_key.replace(bad_key.find("dGhlIHNhbXBsZSBub25jZQ=="), 24, "short");
+  for (const auto& c : {Case{old_version, "HTTP/1.1 426", "version 13"},
+                        Case{bad_key, "HTTP/1.1 400", "Sec-WebSocket-Key"}}) {
+    asio::io_context io;
+    Recorder events(1000);
+    Transport server(io, events);
+    auto bound = server.listen("127.0.0.1", 0);
+    ASSERT_TRUE(bound.ok());
+    RawClient raw(io);
+    raw.connect(bound.value());
+    ASSERT_TRUE(run_until(io, [&] { return raw.connected; }));
+    raw.write(c.request);
+    ASSERT_TRUE(run_until(io, [&] { return raw.ended; }));
+    EXPECT_TRUE(raw.received.starts_with(c.status)) << raw.received;
+    EXPECT_NE(raw.received.find(c.words), std::string::npos) << raw.received;
+    EXPECT_TRUE(events.accepted.empty());
+  }
 }
 
 TEST(Transport, DialToClosedPortSaysNothingListens) {
