@@ -349,7 +349,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
     const NodeId& dialer_old = other.outbound ? self : other.peer;
     bool new_wins = dialer_new == dialer_old || dialer_new < dialer_old;
     // A direct link always beats one through a relay (the relay is the fallback).
-    if (link.relay.has_value() != other.relay.has_value()) new_wins = !link.relay;
+    if ((link.relay != nullptr) != (other.relay != nullptr)) new_wins = !link.relay;
     if (new_wins && other.relay && !link.relay) {
       // Upgrade: new requests take the direct link; the relayed one answers
       // what is already in flight on it, then closes when quiet (nothing is lost).

@@ -104,8 +104,9 @@ struct Link {
   std::vector<Queued> queued;  // requests waiting for the handshake
   double routed_tokens = 0;    // per-link routed message rate limit (token bucket)
   Millis routed_refill_at = 0;
-  std::optional<RouteContext> route;  // set on the stand-in link of a routed request
-  std::optional<RelayPath> relay;     // set on a link that runs through a relay server
+  // Rare, so behind pointers (every link would otherwise carry their bytes):
+  std::unique_ptr<RouteContext> route;  // set on the stand-in link of a routed request
+  std::unique_ptr<RelayPath> relay;     // set on a link that runs through a relay server
   bool draining = false;              // replaced by a direct link: closes once its requests are answered
   Millis last_routed_out = -1;        // a routed request was last forwarded on this link
   std::vector<NodeId> neighbours;     // the peer's kept links, from its last Neighbours (a routing hint)
@@ -135,7 +136,7 @@ struct LinkTally {
     step(unkept, !link.kept);
     step(query, !link.kept && !client);
     step(want_kept_dialing, link.want_kept && !ready);
-    step(relayed, link.relay.has_value());
+    step(relayed, link.relay != nullptr);
   }
   bool operator==(const LinkTally&) const = default;
 };

@@ -400,7 +400,7 @@ Status Engine::Impl::status(Millis now) const {
     info.address = link.address;
     info.build_id = link.peer_hello ? link.peer_hello->build_id : "";
     info.version = link.version;
-    info.relayed = link.relay.has_value();
+    info.relayed = link.relay != nullptr;
     if (link.relay) info.relay_node = link.relay->relay_node;
     info.opened_at = link.opened_at;
     info.last_frame_at = link.last_in;

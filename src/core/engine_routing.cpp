@@ -366,7 +366,7 @@ void Engine::Impl::deliver_routed(Link& link, Routed& routed, Millis now) {
   stand_in.phase = Link::Phase::ready;
   stand_in.peer = routed.source;
   stand_in.role = Role::client;  // unknown role: never entered into the routing table from here
-  stand_in.route = RouteContext{routed.source, routed.message_id, link.id};
+  stand_in.route = std::make_unique<RouteContext>(RouteContext{routed.source, routed.message_id, link.id});
   dispatch(stand_in, inner, now);
 }
 
