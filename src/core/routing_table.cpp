@@ -51,8 +51,8 @@ void RoutingTable::split_last() {
   const int depth = static_cast<int>(last);
   Bucket next;
   Bucket& old = buckets_[last];
-  auto split = [&](std::deque<RoutingEntry>& from, std::deque<RoutingEntry>& to) {
-    std::deque<RoutingEntry> kept;
+  auto split = [&](std::vector<RoutingEntry>& from, std::vector<RoutingEntry>& to) {
+    std::vector<RoutingEntry> kept;
     for (auto& e : from) {
       (common_prefix_length(self_, e.contact.id) > depth ? to : kept).push_back(std::move(e));
     }
@@ -78,7 +78,10 @@ void RoutingTable::cache_replacement(Bucket& bucket, const Contact& contact, Mil
     bucket.replacements.erase(known);
   }
   bucket.replacements.push_back(std::move(entry));
-  while (bucket.replacements.size() > replacement_cache_size_) bucket.replacements.pop_front();
+  if (bucket.replacements.size() > replacement_cache_size_) {
+    bucket.replacements.erase(bucket.replacements.begin(),
+                              bucket.replacements.end() - static_cast<std::ptrdiff_t>(replacement_cache_size_));
+  }
 }
 
 void RoutingTable::evict(Bucket& bucket, std::size_t index, Millis now) {

@@ -8,7 +8,6 @@
 // an open link right now is not the table's business and never evicts it.
 #pragma once
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -81,8 +80,8 @@ class RoutingTable {
 
  private:
   struct Bucket {
-    std::deque<RoutingEntry> entries;          // front = least recently seen
-    std::deque<RoutingEntry> replacements;     // back = newest
+    std::vector<RoutingEntry> entries;          // front = least recently seen
+    std::vector<RoutingEntry> replacements;     // back = newest
     std::optional<NodeId> pending_ping;        // LRS entry being pinged
     Millis ping_asked_at = 0;                  // when pending_ping was handed out
     Millis last_changed = 0;
