@@ -231,14 +231,22 @@ TEST(RoutingTable, FullBucketCachesNewcomerAndAsksOncePerBucketForAPing) {
   EXPECT_NE(f.table.find(f.a2), nullptr);
 }
 
+// A full bucket (k = 2, no longer the self bucket) of entries seen at 1000 and 2000.
+struct RecentBucket {
+  SeededRandom rng{12};
+  NodeId self = random_id(rng);
+  RoutingTable table{self, 2, 8};
+  NodeId a1 = id_with_prefix(self, 0, rng);
+  NodeId a2 = id_with_prefix(self, 0, rng);
+  RecentBucket() {
+    table.observe(contact(a1), 1000);
+    table.observe(contact(a2), 2000);
+  }
+};
+
 TEST(RoutingTable, FullBucketOfRecentlySeenEntriesTakesNoPing) {
-  SeededRandom rng(12);
-  const NodeId self = random_id(rng);
-  RoutingTable table(self, 2, 8);
-  const NodeId a1 = id_with_prefix(self, 0, rng);
-  const NodeId a2 = id_with_prefix(self, 0, rng);
-  table.observe(contact(a1), 1000);
-  table.observe(contact(a2), 2000);
+  RecentBucket f;
+  auto& [rng, self, table, a1, a2] = f;
   const NodeId a3 = id_with_prefix(self, 0, rng);
   // Both entries heard from within kPresumedAliveFor: cached, nobody pinged.
   auto r = table.observe(contact(a3), 1000 + RoutingTable::kPresumedAliveFor - 1);
@@ -252,13 +260,8 @@ TEST(RoutingTable, FullBucketOfRecentlySeenEntriesTakesNoPing) {
 }
 
 TEST(RoutingTable, RecentlySeenButFailingEntryIsPingedForANewcomer) {
-  SeededRandom rng(13);
-  const NodeId self = random_id(rng);
-  RoutingTable table(self, 2, 8);
-  const NodeId a1 = id_with_prefix(self, 0, rng);
-  const NodeId a2 = id_with_prefix(self, 0, rng);
-  table.observe(contact(a1), 1000);
-  table.observe(contact(a2), 2000);
+  RecentBucket f;
+  auto& [rng, self, table, a1, a2] = f;
   table.record_failure(a1, 3000);
   auto r = table.observe(contact(id_with_prefix(self, 0, rng)), 4000);
   EXPECT_EQ(r.outcome, Outcome::replacement_cached);

@@ -286,60 +286,54 @@ TEST(Transport, OversizedFrameIsRefusedReportedWithItsSizeAndClosed) {
   EXPECT_EQ(p.client_events.closed[1], "peer closed: 4008 frame of 204800 bytes is above the 131072-byte limit");
 }
 
-TEST(Transport, TextFrameIsRefusedWithProtocolViolationAndReason) {
-  asio::io_context io;
-  Recorder events(1000);
-  Transport server(io, events);
-  auto bound = server.listen("127.0.0.1", 0);
-  ASSERT_TRUE(bound.ok());
-  RawClient raw(io);
-  raw.connect(bound.value());
-  ASSERT_TRUE(run_until(io, [&] { return raw.connected; }));
-  raw.write(kUpgradeRequest);
-  ASSERT_TRUE(run_until(io, [&] { return raw.received.find("\r\n\r\n") != std::string::npos; }));
-  EXPECT_TRUE(raw.received.starts_with("HTTP/1.1 101")) << raw.received;
-  ASSERT_TRUE(run_until(io, [&] { return !events.accepted.empty(); }));
-  raw.write(client_frame(0x1, "{\"type\":\"ping\"}"));
-  ASSERT_TRUE(run_until(io, [&] { return first_frame_after_upgrade(raw.received).has_value(); }));
-  auto frame = *first_frame_after_upgrade(raw.received);
-  EXPECT_EQ(frame.opcode, 0x8);  // close
-  ASSERT_GE(frame.payload.size(), 2u);
-  int code = (static_cast<unsigned char>(frame.payload[0]) << 8) | static_cast<unsigned char>(frame.payload[1]);
-  EXPECT_EQ(code, 4007);
-  EXPECT_EQ(frame.payload.substr(2), "text frames are not part of the yz protocol: send binary frames");
-  raw.write(client_frame(0x8, frame.payload));  // answer the close...
-  raw.shutdown_send();                           // ...and end the TCP stream, as a browser would
-  LinkId link = events.accepted.front();
-  ASSERT_TRUE(run_until(io, [&] { return events.closed.count(link) > 0; }));
-  EXPECT_NE(events.closed[link].find("text frame"), std::string::npos) << events.closed[link];
-  EXPECT_TRUE(events.frames[link].empty());
-}
-
-// A Transport server and a raw client that completed the upgrade.
-struct RawLink {
+// A Transport server and a raw TCP client connected to it.
+struct RawPeer {
   asio::io_context io;
   Recorder events{1000};
   Transport server{io, events};
   RawClient raw{io};
-  LinkId link = 0;
-  std::size_t answer_end = 0;  // bytes of the 101 answer in raw.received
 
-  RawLink() {
+  RawPeer() {
     auto bound = server.listen("127.0.0.1", 0);
     EXPECT_TRUE(bound.ok());
-    raw.connect(bound.value());
+    raw.connect(bound.ok() ? bound.value() : 0);
     EXPECT_TRUE(run_until(io, [&] { return raw.connected; }));
+  }
+};
+
+// ... that completed the WebSocket upgrade.
+struct RawLink : RawPeer {
+  LinkId link = 0;
+
+  RawLink() {
     raw.write(kUpgradeRequest);
     EXPECT_TRUE(run_until(
         io, [&] { return !events.accepted.empty() && raw.received.find("\r\n\r\n") != std::string::npos; }));
     EXPECT_TRUE(raw.received.starts_with("HTTP/1.1 101")) << raw.received;
     // RFC 6455's example key and answer.
     EXPECT_NE(raw.received.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), std::string::npos);
-    answer_end = raw.received.find("\r\n\r\n") + 4;
     link = events.accepted.empty() ? 0 : events.accepted.front();
   }
   std::optional<ServerFrame> first_frame() { return first_frame_after_upgrade(raw.received); }
 };
+
+TEST(Transport, TextFrameIsRefusedWithProtocolViolationAndReason) {
+  RawLink r;
+  r.raw.write(client_frame(0x1, "{\"type\":\"ping\"}"));
+  ASSERT_TRUE(run_until(r.io, [&] { return r.first_frame().has_value(); }));
+  auto frame = *r.first_frame();
+  EXPECT_EQ(frame.opcode, 0x8);  // close
+  ASSERT_GE(frame.payload.size(), 2u);
+  int code =
+      (static_cast<unsigned char>(frame.payload[0]) << 8) | static_cast<unsigned char>(frame.payload[1]);
+  EXPECT_EQ(code, 4007);
+  EXPECT_EQ(frame.payload.substr(2), "text frames are not part of the yz protocol: send binary frames");
+  r.raw.write(client_frame(0x8, frame.payload));  // answer the close...
+  r.raw.shutdown_send();                          // ...and end the TCP stream, as a browser would
+  ASSERT_TRUE(run_until(r.io, [&] { return r.events.closed.count(r.link) > 0; }));
+  EXPECT_NE(r.events.closed[r.link].find("text frame"), std::string::npos) << r.events.closed[r.link];
+  EXPECT_TRUE(r.events.frames[r.link].empty());
+}
 
 TEST(Transport, PingIsAnsweredWithAPongCarryingItsPayload) {
   RawLink r;
@@ -411,19 +405,12 @@ TEST(Transport, UpgradeWithAnotherVersionOrNoKeyIsRefusedInPlainWords) {
   bad_key.replace(bad_key.find("dGhlIHNhbXBsZSBub25jZQ=="), 24, "short");
   for (const auto& c : {Case{old_version, "HTTP/1.1 426", "version 13"},
                         Case{bad_key, "HTTP/1.1 400", "Sec-WebSocket-Key"}}) {
-    asio::io_context io;
-    Recorder events(1000);
-    Transport server(io, events);
-    auto bound = server.listen("127.0.0.1", 0);
-    ASSERT_TRUE(bound.ok());
-    RawClient raw(io);
-    raw.connect(bound.value());
-    ASSERT_TRUE(run_until(io, [&] { return raw.connected; }));
-    raw.write(c.request);
-    ASSERT_TRUE(run_until(io, [&] { return raw.ended; }));
-    EXPECT_TRUE(raw.received.starts_with(c.status)) << raw.received;
-    EXPECT_NE(raw.received.find(c.words), std::string::npos) << raw.received;
-    EXPECT_TRUE(events.accepted.empty());
+    RawPeer r;
+    r.raw.write(c.request);
+    ASSERT_TRUE(run_until(r.io, [&] { return r.raw.ended; }));
+    EXPECT_TRUE(r.raw.received.starts_with(c.status)) << r.raw.received;
+    EXPECT_NE(r.raw.received.find(c.words), std::string::npos) << r.raw.received;
+    EXPECT_TRUE(r.events.accepted.empty());
   }
 }
 
