@@ -553,14 +553,13 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
                                   : "a frame from the client is not masked (clients must mask every frame)");
       }
       bool data_frame = h.opcode == ws::Opcode::binary || h.opcode == ws::Opcode::continuation;
-      if (data_frame && phase_ == Phase::open) {
-        std::uint64_t announced = fragment_.size() + h.length;
-        if (announced > opt_.max_frame_size) {
-          at += h.header_size;
-          skip_ = h.length;
-          frame_too_large(static_cast<std::size_t>(announced));
-          continue;
-        }
+      // Too large: its payload is dropped as it arrives, never buffered (while
+      // closing too), and only an open link reports it.
+      if (data_frame && fragment_.size() + h.length > opt_.max_frame_size) {
+        at += h.header_size;
+        skip_ = h.length;
+        if (phase_ == Phase::open) frame_too_large(static_cast<std::size_t>(fragment_.size() + h.length));
+        continue;
       }
       if (size - at < h.header_size + h.length) break;
       std::uint8_t* payload = data + at + h.header_size;

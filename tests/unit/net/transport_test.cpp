@@ -355,6 +355,20 @@ TEST(Transport, FragmentedMessageArrivesAsOneFrame) {
   EXPECT_TRUE(r.events.closed.empty());
 }
 
+TEST(Transport, FragmentsAddingUpAboveTheLimitAreRefusedWithTheMessageSize) {
+  RawLink r;
+  std::string piece(60'000, 'x');
+  r.raw.write(client_frame(0x2, piece, false) + client_frame(0x0, piece, false) +
+              client_frame(0x0, piece, true));
+  ASSERT_TRUE(run_until(r.io, [&] { return r.first_frame().has_value(); }));
+  auto close = *r.first_frame();
+  EXPECT_EQ(close.opcode, 0x8);
+  EXPECT_EQ(close.payload.substr(2), "frame of 180000 bytes is above the 131072-byte limit");
+  ASSERT_EQ(r.events.too_large.count(r.link), 1u);
+  EXPECT_EQ(r.events.too_large[r.link], 180'000u);
+  EXPECT_TRUE(r.events.frames[r.link].empty());
+}
+
 TEST(Transport, UnmaskedOrReservedBitFramesAreRefusedAsProtocolViolations) {
   for (bool unmasked : {true, false}) {
     RawLink r;
