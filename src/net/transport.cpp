@@ -355,13 +355,13 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   }
 
  private:
-  // A frame waiting to be written: its header and its payload (masked in place
-  // when this side dialled).
+  // A frame waiting to be written: its payload (masked in place when this side
+  // dialled) and what its header needs; headers are encoded per write.
   struct OutFrame {
-    std::array<std::uint8_t, ws::kMaxHeaderSize> head;
-    std::uint8_t head_size;
-    bool close;
-    bool counted;  // a data frame, counted in queued_bytes_
+    ws::Opcode opcode = ws::Opcode::binary;
+    ws::MaskKey mask{};  // the dialling side's key, already applied to payload
+    bool close = false;
+    bool counted = false;  // a data frame, counted in queued_bytes_
     Bytes payload;
   };
 
@@ -678,16 +678,12 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   // ---- writing and closing ----
   void enqueue(ws::Opcode opcode, Bytes payload) {
     OutFrame frame;
+    frame.opcode = opcode;
     frame.close = opcode == ws::Opcode::close;
     frame.counted = opcode == ws::Opcode::binary;
     if (client_) {
-      ws::MaskKey mask = ws::make_mask();
-      ws::apply_mask(payload.data(), payload.size(), mask);
-      frame.head_size = static_cast<std::uint8_t>(
-          ws::encode_header(frame.head.data(), opcode, true, payload.size(), &mask));
-    } else {
-      frame.head_size = static_cast<std::uint8_t>(
-          ws::encode_header(frame.head.data(), opcode, true, payload.size(), nullptr));
+      frame.mask = ws::make_mask();
+      ws::apply_mask(payload.data(), payload.size(), frame.mask);
     }
     frame.payload = std::move(payload);
     queue_.push_back(std::move(frame));
@@ -701,19 +697,32 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       return;
     }
     writing_ = true;
+    // The headers live in a buffer owned by the write itself: frames queued
+    // meanwhile may move the queue's storage, but not this buffer or the
+    // payloads' own heap bytes.
+    std::size_t frames = std::min(queue_.size(), kMaxFramesPerWrite);
+    Bytes heads(frames * ws::kMaxHeaderSize);
     std::vector<asio::const_buffer> buffers;
-    std::size_t frames = 0;
+    buffers.reserve(2 * frames);
     bool close = false;
-    for (std::size_t i = 0; i < queue_.size() && frames < kMaxFramesPerWrite && !close; ++i, ++frames) {
+    std::size_t used = 0;
+    for (std::size_t i = 0; i < frames; ++i) {
       auto& f = queue_.at(i);
-      buffers.emplace_back(f.head.data(), f.head_size);
+      std::uint8_t* head = heads.data() + used;
+      std::size_t size =
+          ws::encode_header(head, f.opcode, true, f.payload.size(), client_ ? &f.mask : nullptr);
+      used += size;
+      buffers.emplace_back(head, size);
       if (!f.payload.empty()) buffers.emplace_back(f.payload.data(), f.payload.size());
-      close = f.close;
+      if (f.close) {
+        close = true;
+        frames = i + 1;
+        break;
+      }
     }
     asio::async_write(socket_, buffers,
-                      [self = shared_from_this(), frames, close](error_code ec, std::size_t) {
-                        self->on_written(ec, frames, close);
-                      });
+                      [self = shared_from_this(), heads = std::move(heads), frames, close](
+                          error_code ec, std::size_t) { self->on_written(ec, frames, close); });
   }
 
   void on_written(error_code ec, std::size_t frames, bool close) {

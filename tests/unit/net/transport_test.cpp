@@ -247,6 +247,35 @@ TEST(Transport, BurstOfMixedSizesArrivesWholeAndInOrderBothWays) {
   EXPECT_TRUE(p.client_events.closed.empty());
   EXPECT_TRUE(p.server_events.closed.empty());
 }
+// Frames queued while a gathered write is still in flight (a 6 MiB frame fills
+// the socket buffers) may move the queue's storage; the write in flight must
+// not depend on it (ASan builds catch a dangling header).
+TEST(Transport, FramesQueuedDuringAPartialWriteArriveIntact) {
+  TransportOptions big;
+  big.max_frame_size = 8 * 1024 * 1024;
+  big.max_queued_bytes = 64 * 1024 * 1024;
+  Pair p(big, big);
+  LinkId server_link = p.connect();
+  ASSERT_NE(server_link, 0u);
+  auto frame_of = [](std::size_t size, std::uint8_t tag) {
+    Bytes f(size);
+    for (std::size_t i = 0; i < size; ++i) f[i] = static_cast<std::uint8_t>(tag + i * 7);
+    return f;
+  };
+  std::vector<Bytes> sent{frame_of(6 << 20, 1), frame_of(6 << 20, 2), frame_of(10, 3)};
+  for (const auto& f : sent) ASSERT_TRUE(p.server->send(server_link, f));
+  // Once the first frame is through, the second and third are one write in flight.
+  ASSERT_TRUE(run_until(p.io, [&] { return !p.client_events.frames[1].empty(); }));
+  for (std::uint8_t i = 0; i < 100; ++i) {
+    sent.push_back(frame_of(1 + i, static_cast<std::uint8_t>(10 + i)));
+    ASSERT_TRUE(p.server->send(server_link, sent.back()));
+  }
+  ASSERT_TRUE(run_until(p.io, [&] { return p.client_events.frames[1].size() == sent.size(); }));
+  for (std::size_t i = 0; i < sent.size(); ++i)
+    ASSERT_EQ(p.client_events.frames[1][i], sent[i]) << "frame " << i;
+  EXPECT_TRUE(p.client_events.closed.empty());
+}
+
 TEST(Transport, CloseCodeAndReasonReachTheOtherSideAfterQueuedFrames) {
   Pair p;
   LinkId server_link = p.connect();
