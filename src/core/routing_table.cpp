@@ -135,9 +135,9 @@ RoutingTable::ObserveResult RoutingTable::observe(const Contact& contact, Millis
     const RoutingEntry& oldest = bucket.entries.front();
     if (oldest.failures == 0 && now - oldest.last_seen < kPresumedAliveFor) return result;
     if (!bucket.pending_ping || now - bucket.ping_asked_at >= kPingPendingMax) {
-      bucket.pending_ping = bucket.entries.front().contact.id;
+      bucket.pending_ping = oldest.contact.id;
       bucket.ping_asked_at = now;
-      result.ping_candidate = bucket.entries.front().contact;
+      result.ping_candidate = oldest.contact;
     }
     return result;
   }

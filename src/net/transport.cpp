@@ -20,7 +20,7 @@
 #include <limits>
 #include <optional>
 #include <unordered_map>
-#include <utility>  // before Asio (C++20 with Boost 1.74)
+#include <utility>
 #include <vector>
 
 #include "net/address.hpp"
@@ -497,11 +497,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     if (phase_ == Phase::accepting) phase_ = Phase::open;
     error_code ignored;
     socket_.non_blocking(true, ignored);
-    if (!in_.empty()) {
-      Bytes early = std::move(in_);
-      in_ = {};
-      take_input(early.data(), early.size());
-    }
+    if (!in_.empty()) take_with_buffered(nullptr, 0);  // bytes that came with the handshake
     if (phase_ == Phase::open || phase_ == Phase::closing) wait_readable();
   }
 
@@ -519,18 +515,19 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       std::size_t n = socket_.read_some(asio::buffer(scratch), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
       if (ec) return read_failed(ec);
-      if (in_.empty()) {
-        take_input(scratch.data(), n);
-      } else {
-        in_.insert(in_.end(), scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(n));
-        Bytes pending = std::move(in_);
-        in_ = {};
-        take_input(pending.data(), pending.size());
-      }
+      take_with_buffered(scratch.data(), n);
       if (phase_ != Phase::open && phase_ != Phase::closing) return;
       if (n < scratch.size()) break;
     }
     wait_readable();
+  }
+
+  // The bytes kept in in_ followed by more[0..n), through take_input.
+  void take_with_buffered(std::uint8_t* more, std::size_t n) {
+    if (in_.empty()) return take_input(more, n);
+    in_.insert(in_.end(), more, more + n);
+    Bytes pending = std::exchange(in_, {});
+    take_input(pending.data(), pending.size());
   }
 
   // Frames in data[0..size): handles every complete one, keeps the rest in in_.

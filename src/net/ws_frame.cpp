@@ -4,16 +4,12 @@
 #include <algorithm>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/websocket/detail/hybi13.hpp>
-#include <random>
+
+#include "crypto/sodium_crypto.hpp"
 
 namespace yz::net::ws {
 
 namespace {
-
-std::mt19937_64& generator() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  return gen;
-}
 
 bool known_opcode(std::uint8_t op) {
   return op <= 0x2 || (op >= 0x8 && op <= 0xA);
@@ -119,9 +115,8 @@ std::string accept_key(std::string_view client_key) {
 
 std::string make_client_key() {
   std::uint8_t raw[16];
-  auto& gen = generator();
   for (std::size_t i = 0; i < 16; i += 8) {
-    std::uint64_t v = gen();
+    std::uint64_t v = os_random_u64();
     for (std::size_t j = 0; j < 8; ++j) raw[i + j] = static_cast<std::uint8_t>(v >> (8 * j));
   }
   std::string key(boost::beast::detail::base64::encoded_size(16), '\0');
@@ -130,7 +125,7 @@ std::string make_client_key() {
 }
 
 MaskKey make_mask() {
-  std::uint64_t v = generator()();
+  std::uint64_t v = os_random_u64();
   return {static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v >> 16),
           static_cast<std::uint8_t>(v >> 24)};
 }

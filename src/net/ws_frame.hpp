@@ -62,7 +62,8 @@ void apply_mask(std::uint8_t* data, std::size_t size, const MaskKey& key, std::s
 std::string accept_key(std::string_view client_key);
 // True for a key a client may send: base64 of 16 bytes (24 characters).
 bool valid_client_key(std::string_view key);
-// A fresh Sec-WebSocket-Key and masking keys from a per-thread generator.
+// A fresh Sec-WebSocket-Key and masking keys, from libsodium's random source
+// (RFC 6455 asks for unpredictable masking keys).
 std::string make_client_key();
 MaskKey make_mask();
 
