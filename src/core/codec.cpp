@@ -300,19 +300,24 @@ void write_body(Writer& w, const Error& m) {
 }
 void write_body(Writer&, const Ping&) {}
 void write_body(Writer&, const Pong&) {}
-void write_body(Writer&, const StoreAck&) {}
 void write_body(Writer& w, const FindNode& m) { w.raw(m.target.bytes); }
 void write_body(Writer& w, const FindValue& m) { w.raw(m.key.bytes); }
-void write_body(Writer& w, const Nodes& m) {
-  const FieldName contacts{"Nodes.contacts"};
-  w.count(m.contacts.size(), kMaxContacts, contacts);
-  for (std::size_t i = 0; i < m.contacts.size(); ++i) {
-    const Contact& c = m.contacts[i];
+void write_contacts(Writer& w, const std::vector<Contact>& list, const FieldName& contacts) {
+  w.count(list.size(), kMaxContacts, contacts);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const Contact& c = list[i];
     const FieldName field = contacts.at(static_cast<int>(i));
     w.raw(c.id.bytes);
     w.role(c.role, field.with("role"));
     w.addresses(c.addresses, field.with("addresses"));
   }
+}
+void write_body(Writer& w, const Nodes& m) {
+  write_contacts(w, m.contacts, FieldName{"Nodes.contacts"});
+}
+// An empty list is no field at all: the version 1 and 2 body.
+void write_body(Writer& w, const StoreAck& m) {
+  if (!m.contacts.empty()) write_contacts(w, m.contacts, FieldName{"StoreAck.contacts"});
 }
 void write_body(Writer& w, const Store& m) { write_value_fields(w, "Store", m.key, m.seq, m.ttl_seconds, m.value); }
 void write_body(Writer& w, const Value& m) { write_value_fields(w, "Value", m.key, m.seq, m.ttl_seconds, m.value); }
@@ -363,6 +368,7 @@ std::size_t size_hint(const Message& message) {
   if (const auto* s = std::get_if<Store>(&message)) return 64 + s->value.size();
   if (const auto* v = std::get_if<Value>(&message)) return 64 + v->value.size();
   if (const auto* n = std::get_if<Nodes>(&message)) return 8 + n->contacts.size() * 80;
+  if (const auto* a = std::get_if<StoreAck>(&message)) return 8 + a->contacts.size() * 80;
   if (const auto* r = std::get_if<RelayData>(&message)) return 48 + r->payload.size();
   return 128;
 }
@@ -376,6 +382,8 @@ class Reader {
   Reader(BytesView frame, DecodeError& error) : frame_(frame), error_(error) {}
 
   void skip_header() { pos_ = kHeaderSize; }
+  bool at_end() const { return pos_ == frame_.size(); }
+  std::uint8_t peek() const { return frame_[pos_]; }  // only when !at_end()
 
   bool fail(DecodeErrorKind kind, std::string detail) {
     error_.kind = kind;
@@ -518,15 +526,15 @@ bool read_body(Reader& r, Error& m) {
   return r.text(m.message, kMaxErrorTextLength, true, FieldName{"Error.message"});
 }
 bool read_body(Reader&, Ping&) { return true; }
-bool read_body(Reader&, Pong&) { return true; }
-bool read_body(Reader&, StoreAck&) { return true; }
+bool read_body(Reader&, Pong&) {
+  return true;
+}
 bool read_body(Reader& r, FindNode& m) { return r.fixed(m.target.bytes, FieldName{"FindNode.target"}); }
 bool read_body(Reader& r, FindValue& m) { return r.fixed(m.key.bytes, FieldName{"FindValue.key"}); }
-bool read_body(Reader& r, Nodes& m) {
-  const FieldName contacts{"Nodes.contacts"};
+bool read_contacts(Reader& r, std::vector<Contact>& out, const FieldName& contacts) {
   std::uint8_t count = 0;
   if (!r.count(count, kMaxContacts, contacts)) return false;
-  m.contacts.reserve(count);
+  out.reserve(count);
   for (int i = 0; i < count; ++i) {
     const FieldName field = contacts.at(i);
     Contact c;
@@ -534,9 +542,20 @@ bool read_body(Reader& r, Nodes& m) {
         !r.addresses(c.addresses, field.with("addresses"))) {
       return false;
     }
-    m.contacts.push_back(std::move(c));
+    out.push_back(std::move(c));
   }
   return true;
+}
+bool read_body(Reader& r, Nodes& m) {
+  return read_contacts(r, m.contacts, FieldName{"Nodes.contacts"});
+}
+// The contact list is optional: a version 1 or 2 StoreAck is the bare header.
+// A present list has at least one contact (one encoding per message): a
+// zero count is a byte after the last field of a bare StoreAck.
+bool read_body(Reader& r, StoreAck& m) {
+  if (r.at_end()) return true;
+  if (r.peek() == 0) return r.finish("StoreAck (a contact list is present only with 1..32 contacts)");
+  return read_contacts(r, m.contacts, FieldName{"StoreAck.contacts"});
 }
 bool read_body(Reader& r, Store& m) { return read_value_fields(r, "Store", m.key, m.seq, m.ttl_seconds, m.value); }
 bool read_body(Reader& r, Value& m) { return read_value_fields(r, "Value", m.key, m.seq, m.ttl_seconds, m.value); }

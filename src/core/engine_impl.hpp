@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/deadline_index.hpp"
 #include "core/engine.hpp"
@@ -170,6 +171,21 @@ struct PendingRequest {  // keyed by (link, request id) in Impl::pending
   ReplyHandler handler;
 };
 
+// A put riding on its lookup (Engine::Impl::replicate): once the lookup has
+// converged its queries are Stores, and every answered node among the k
+// closest gets one; the put answers when the lookup is done and every Store
+// has replied.
+struct PutPlan {
+  Store store;  // what each replica is sent (request_id set per request)
+  PutResult result;
+  std::unordered_set<NodeId, NodeIdHash> stored_on;  // sent a Store (or this node, stored locally)
+  std::size_t outstanding = 0;                       // Stores without a reply yet
+  bool lookup_done = false;
+  bool answered = false;
+  Millis started = 0;
+  std::function<void(const PutResult&)> done;
+};
+
 struct LookupOp {
   enum class Kind { node, value };
   Kind kind = Kind::node;
@@ -180,7 +196,7 @@ struct LookupOp {
   std::optional<Value> best;                 // value lookups: newest version seen
   std::unordered_map<NodeId, std::uint64_t, NodeIdHash> seq_seen;  // value lookups: 0 = had none
   bool settled = false;                      // value lookups: a read quorum ended it early
-  std::function<void(LookupOp&, Millis)> on_converged;  // puts: run once when replies stop improving
+  std::shared_ptr<PutPlan> put;              // set for the lookup of a put
   std::function<void(LookupOp&, Millis)> on_done;
   LookupOp(const NodeId& target, const NodeId& self, std::size_t k, std::size_t alpha)
       : lookup(target, self, k, alpha) {}
@@ -261,7 +277,9 @@ struct Engine::Impl {
   void handle_hello(Link& link, const Hello& hello, BytesView frame, Millis now);
   void handle_auth(Link& link, const Auth& auth, Millis now);
   void on_ready(Link& link, Millis now);
-  void on_lookup_reply(std::uint64_t op_id, const NodeId& from, const ReplyOutcome& outcome, Millis now);
+  // as_store: the query was a put's Store (an Error reply then means alive but refusing).
+  void on_lookup_reply(std::uint64_t op_id, const NodeId& from, const ReplyOutcome& outcome, bool as_store,
+                       Millis now);
   Contact contact_of(const Link& link) const;
   bool dialable(const Link& link) const;
   LocalTransports local_transports() const;
@@ -338,17 +356,21 @@ struct Engine::Impl {
   std::optional<LinkId> relayed_link(LinkId via, const NodeId& far_end) const;
 
   // engine_operations.cpp: lookups, put, get, ping
-  // on_converged runs once, when replies stop improving (where the final round
-  // begins); the lookup then runs on to its end and calls on_done.
+  // `put` makes it a put's lookup (see PutPlan); on_done runs when it ends.
   void start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
-                    std::function<void(LookupOp&, Millis)> on_done,
-                    std::function<void(LookupOp&, Millis)> on_converged = {});
+                    std::function<void(LookupOp&, Millis)> on_done, std::shared_ptr<PutPlan> put = nullptr);
   void drive_lookup(std::uint64_t op_id, Millis now);
   void finish_lookup(std::uint64_t op_id, Millis now);
   bool read_quorum_reached(const LookupOp& op, Millis now) const;
   void start_self_lookup(Millis now);
   void replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value,
                  Millis now, std::function<void(const PutResult&)> done);
+  // Sends the plan's Store to `target` (stores locally when it is this node);
+  // on_reply, when set, also gets the reply (the lookup's, for a Store that is a query).
+  void send_store(const std::shared_ptr<PutPlan>& plan, const Contact& target, Millis now,
+                  std::function<void(const ReplyOutcome&, Millis)> on_reply = nullptr);
+  void store_on_answered(LookupOp& op, Millis now);  // every answered node among the k closest has a Store
+  void finish_put_if_complete(PutPlan& plan, Millis now);
   std::vector<Contact> lookup_result_with_self(const Lookup& lookup) const;
   std::vector<Contact> with_self(const NodeId& target, std::vector<Contact> result) const;
   bool lookup_succeeded(const LookupOp& op) const;

@@ -12,11 +12,11 @@ namespace yz {
 // The lookup may finish (and be destroyed) inside this call when it has no one to ask.
 void Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, Millis now,
                                 std::function<void(LookupOp&, Millis)> on_done,
-                                std::function<void(LookupOp&, Millis)> on_converged) {
+                                std::shared_ptr<PutPlan> put) {
   std::uint64_t op_id = next_op_id++;
   auto op = std::make_unique<LookupOp>(target, self, cfg.k, cfg.alpha);
   op->kind = kind;
-  op->on_converged = std::move(on_converged);
+  op->put = std::move(put);
   op->started = now;
   op->on_done = std::move(on_done);
   op->lookup.seed(table.closest(target, cfg.k, now));
@@ -32,19 +32,27 @@ void Engine::Impl::drive_lookup(std::uint64_t op_id, Millis now) {
   op->driving = true;
   for (auto queries = op->lookup.next_queries(); !queries.empty(); queries = op->lookup.next_queries()) {
     for (const auto& contact : queries) {
-      Message query = op->kind == LookupOp::Kind::node ? Message{FindNode{0, op->lookup.target()}}
-                                                        : Message{FindValue{0, op->lookup.target()}};
       NodeId from = contact.id;
+      if (op->put && op->lookup.converged()) {  // the final round of a put: the Store is the query
+        send_store(op->put, contact, now, [this, op_id, from](const ReplyOutcome& outcome, Millis t) {
+          on_lookup_reply(op_id, from, outcome, true, t);
+        });
+        continue;
+      }
+      Message query = op->kind == LookupOp::Kind::node ? Message{FindNode{0, op->lookup.target()}}
+                                                       : Message{FindValue{0, op->lookup.target()}};
       request(contact, std::move(query), now, [this, op_id, from](const ReplyOutcome& outcome, Millis t) {
-        on_lookup_reply(op_id, from, outcome, t);
+        on_lookup_reply(op_id, from, outcome, false, t);
       });
     }
   }
   op->driving = false;
+  if (op->put && (op->lookup.converged() || op->lookup.done())) store_on_answered(*op, now);
   if (op->lookup.done()) finish_lookup(op_id, now);
 }
 
-void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, const ReplyOutcome& outcome, Millis now) {
+void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, const ReplyOutcome& outcome,
+                                   bool as_store, Millis now) {
   auto it = lookups.find(op_id);
   if (it == lookups.end()) return;
   LookupOp& op = *it->second;
@@ -52,6 +60,8 @@ void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, cons
   if (const auto* nodes = reply ? std::get_if<Nodes>(reply) : nullptr) {
     op.lookup.on_reply(from, nodes->contacts);
     if (op.kind == LookupOp::Kind::value) op.seq_seen.emplace(from, 0);
+  } else if (const auto* ack = reply ? std::get_if<StoreAck>(reply) : nullptr) {
+    op.lookup.on_reply(from, ack->contacts);  // empty from a version 1 or 2 peer: answered, nothing learned
   } else if (const auto* value = reply ? std::get_if<Value>(reply) : nullptr;
              value && op.kind == LookupOp::Kind::value && value->key == op.lookup.target()) {
     op.lookup.on_reply(from, {});
@@ -61,15 +71,15 @@ void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, cons
       op.settled = true;
       return finish_lookup(op_id, now);
     }
+  } else if (reply && as_store) {
+    // A replica that refused the value (stale, full) is alive and stays
+    // among the k closest: the put counts the refusal, the lookup does not
+    // look past it for a replacement.
+    op.lookup.on_reply(from, {});
   } else {
     op.lookup.on_failure(from);
     // An Error reply means the peer is alive; only silence counts against it.
     if (!reply) table.record_failure(from, now);
-  }
-  if (op.on_converged && op.lookup.converged()) {
-    auto converged = std::move(op.on_converged);
-    op.on_converged = nullptr;
-    converged(op, now);  // may send requests whose synchronous failure ends this lookup
   }
   drive_lookup(op_id, now);
 }
@@ -152,85 +162,92 @@ void Engine::Impl::start_self_lookup(Millis now) {
   });
 }
 
-// A put sends its Stores when the lookup converges (where the final round
-// would begin: the Store is that round's contact with the k nearest) and
-// answers when they are acknowledged. The lookup runs on in the background;
-// nodes that enter the final k closest after the first Stores get the value
-// then, so placement is exact even when convergence missed part of the k closest.
-void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value, Millis now,
-                             std::function<void(const PutResult&)> done) {
-  struct PutState {
-    PutResult result;
-    std::size_t remaining = 0;
-    bool sent = false;  // the first Stores went out
-    Bytes value;
-    std::unordered_set<NodeId, NodeIdHash> stored_on;
-    std::function<void(const PutResult&)> done;
-  };
-  auto state = std::make_shared<PutState>();
-  state->result.key = key;
-  state->result.seq = seq;
-  state->done = std::move(done);
-  state->value = std::move(value);
-  auto finish = [this, state, started = now](Millis at) {
-    auto& r = state->result;
-    r.ok = r.replicas_acked > 0;
-    r.elapsed = at - started;
-    if (!r.ok && r.error.empty()) {
-      r.error = "no replica stored the value";
-      if (!r.refusals.empty()) r.error += ": " + r.refusals.front();
-    }
-    if (state->done) completions.push_back([state] { state->done(state->result); });
-  };
-  auto store_on = [this, state, key, seq, ttl_seconds](const Contact& target, Millis t,
-                                                       ReplyHandler on_reply) {
-    state->stored_on.insert(target.id);
-    if (target.id != self) {
-      return request(target, Store{0, key, seq, ttl_seconds, state->value}, t, std::move(on_reply));
-    }
-    Message ack = StoreAck{};
-    ReplyOutcome local;
-    if (store_accepted(store.put(key, seq, state->value, t + Millis{ttl_seconds} * 1000, t))) {
-      local.reply = &ack;
-    } else {
-      local.error = "refused";
-    }
-    on_reply(local, t);
-  };
-  auto send_first = [this, state, finish, store_on](LookupOp& op, Millis t) {
-    state->sent = true;
-    auto targets = with_self(op.lookup.target(), op.lookup.nearest());
-    if (!lookup_succeeded(op) || targets.empty()) {
-      state->result.error = "lookup for the key's closest nodes failed: no peer answered (" +
-                            std::to_string(op.lookup.failures()) + " requests failed)";
-      return finish(t);
-    }
-    state->result.replicas_tried = static_cast<int>(targets.size());
-    state->remaining = targets.size();
-    for (const auto& target : targets) {
-      std::string peer = target.id.short_hex() + (target.id == self ? " (this node)" : "");
-      store_on(target, t, [state, peer, finish](const ReplyOutcome& outcome, Millis at) {
-        if (outcome.reply && std::holds_alternative<StoreAck>(*outcome.reply)) {
-          ++state->result.replicas_acked;
-        } else {
-          state->result.refusals.push_back(peer + ": " +
-                                           (outcome.error.empty() ? "unexpected reply" : outcome.error));
-        }
-        if (--state->remaining == 0) finish(at);
-      });
-    }
-  };
+// A put is a node lookup for the key whose final round is its Stores: until
+// the lookup converges (alpha replies in a row brought nothing closer) it asks
+// FindNode; from then on each query is the Store itself, whose StoreAck
+// carries the storer's closest contacts like a Nodes reply (protocol version
+// 3), so the k closest are found and stored on in the same round trips. Nodes
+// that answered a FindNode and are among the k closest get a Store as well.
+// The put answers when the lookup is done (its k closest have all answered)
+// and every Store has replied, so the value is on the exact k closest.
+void Engine::Impl::replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value,
+                             Millis now, std::function<void(const PutResult&)> done) {
+  auto plan = std::make_shared<PutPlan>();
+  plan->store = Store{0, key, seq, ttl_seconds, std::move(value)};
+  plan->result.key = key;
+  plan->result.seq = seq;
+  plan->started = now;
+  plan->done = std::move(done);
   start_lookup(
       LookupOp::Kind::node, key, now,
-      [this, state, send_first, store_on](LookupOp& op, Millis t) {
-        if (!state->sent) return send_first(op, t);  // the lookup ended before it converged
-        for (const auto& target : with_self(op.lookup.target(), op.lookup.result())) {
-          if (state->stored_on.count(target.id) != 0) continue;
-          if (cfg.metrics_enabled) ++metrics.replicas_placed_late;
-          store_on(target, t, [](const ReplyOutcome&, Millis) {});
+      [this, plan](LookupOp& op, Millis t) {
+        plan->lookup_done = true;
+        if (!lookup_succeeded(op) && plan->result.replicas_acked == 0 && plan->result.refusals.empty() &&
+            plan->outstanding == 0) {
+          plan->result.error = "lookup for the key's closest nodes failed: no peer answered (" +
+                               std::to_string(op.lookup.failures()) + " requests failed)";
         }
+        finish_put_if_complete(*plan, t);
       },
-      send_first);
+      plan);
+}
+
+void Engine::Impl::send_store(const std::shared_ptr<PutPlan>& plan, const Contact& target, Millis now,
+                              std::function<void(const ReplyOutcome&, Millis)> on_reply) {
+  plan->stored_on.insert(target.id);
+  ++plan->result.replicas_tried;
+  ++plan->outstanding;
+  std::string peer = target.id.short_hex() + (target.id == self ? " (this node)" : "");
+  auto record = [this, plan, peer, on_reply = std::move(on_reply)](const ReplyOutcome& outcome, Millis at) {
+    auto& r = plan->result;
+    if (outcome.reply && std::holds_alternative<StoreAck>(*outcome.reply)) {
+      ++r.replicas_acked;
+    } else {
+      r.refusals.push_back(peer + ": " + (outcome.error.empty() ? "unexpected reply" : outcome.error));
+    }
+    --plan->outstanding;
+    if (on_reply) on_reply(outcome, at);
+    finish_put_if_complete(*plan, at);
+  };
+  if (target.id != self) {
+    Store store = plan->store;
+    request(target, std::move(store), now, std::move(record));
+    return;
+  }
+  Message ack = StoreAck{};
+  ReplyOutcome local;
+  const auto& s = plan->store;
+  if (store_accepted(store.put(s.key, s.seq, s.value, now + Millis{s.ttl_seconds} * 1000, now))) {
+    local.reply = &ack;
+  } else {
+    local.error = "refused";
+  }
+  record(local, now);
+}
+
+// Only inside the window (the k nearest not known to have failed, this node
+// in its place): an answered node outside it is not among the k closest,
+// however few have answered yet. Once the lookup is done the window is its result.
+void Engine::Impl::store_on_answered(LookupOp& op, Millis now) {
+  for (const auto& target : with_self(op.lookup.target(), op.lookup.nearest())) {
+    if (op.put->stored_on.count(target.id) != 0) continue;
+    if (target.id == self || op.lookup.answered(target.id)) send_store(op.put, target, now);
+  }
+}
+
+void Engine::Impl::finish_put_if_complete(PutPlan& plan, Millis now) {
+  if (plan.answered || !plan.lookup_done || plan.outstanding != 0) return;
+  plan.answered = true;
+  auto& r = plan.result;
+  r.ok = r.replicas_acked > 0;
+  r.elapsed = now - plan.started;
+  if (!r.ok && r.error.empty()) {
+    r.error = "no replica stored the value";
+    if (!r.refusals.empty()) r.error += ": " + r.refusals.front();
+  }
+  if (plan.done) {
+    completions.push_back([done = std::move(plan.done), result = r] { done(result); });
+  }
 }
 
 // ---- Public API ---------------------------------------------------------------

@@ -207,7 +207,12 @@ void on_store(Engine::Impl& s, Link& link, Message& m, Millis now) {
   auto outcome = s.store.put(req.key, req.seq, req.value, now + Millis{req.ttl_seconds} * 1000, now);
   if (store_accepted(outcome)) {
     if (s.cfg.metrics_enabled) ++s.metrics.stores_accepted;
-    s.send(link, StoreAck{req.request_id}, now);
+    StoreAck ack{req.request_id, {}};
+    // The storer's closest contacts let the writer's lookup end on its Stores
+    // (docs/protocol.md, "store"); routed stand-in links have version 0.
+    if (link.version >= kStoreAckContactsVersion)
+      ack.contacts = s.contacts_for(req.key, link.peer, s.cfg.k, now);
+    s.send(link, ack, now);
     return;
   }
   if (s.cfg.metrics_enabled) ++s.metrics.stores_refused;

@@ -171,6 +171,11 @@ std::vector<Contact> Lookup::nearest() const {
   return out;
 }
 
+bool Lookup::answered(const NodeId& id) const {
+  auto pos = position(candidates_, target_, id);
+  return pos != candidates_.end() && pos->contact.id == id && pos->state == State::answered;
+}
+
 int Lookup::hops() const {
   for (const auto& c : candidates_) {
     if (c.state == State::answered) return c.depth;

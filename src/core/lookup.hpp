@@ -34,6 +34,7 @@ class Lookup {
   const NodeId& target() const { return target_; }
   // The k closest candidates that answered, nearest first.
   std::vector<Contact> result() const;
+  bool answered(const NodeId& id) const;
   // Depth (in hops from the seeds, seeds = 1) of the closest answered candidate.
   int hops() const;
   int requests() const { return requests_; }

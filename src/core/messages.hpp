@@ -120,8 +120,11 @@ struct Store {
   Bytes value;
   bool operator==(const Store&) const = default;
 };
+// On version 3 links, `contacts` are the storer's closest contacts to the key
+// (as in Nodes); on older links, and for routed Stores, it is empty.
 struct StoreAck {
   std::uint32_t request_id = 0;
+  std::vector<Contact> contacts;
   bool operator==(const StoreAck&) const = default;
 };
 

@@ -67,7 +67,6 @@ struct Metrics {
   std::uint64_t stores_refused = 0;
   std::uint64_t values_expired = 0;
   std::uint64_t replicas_repaired = 0;
-  std::uint64_t replicas_placed_late = 0;  // put Stores to k-closest nodes found after the first Stores
   // Close codes sent / received, keyed by (code - 4000), 0..31.
   std::array<std::uint64_t, 32> closes_sent{};
   std::array<std::uint64_t, 32> closes_received{};

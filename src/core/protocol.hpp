@@ -10,9 +10,12 @@ namespace yz {
 // Wire protocol versions this build speaks. A link uses the highest version in
 // both peers' ranges; disjoint ranges close the link with kIncompatibleVersion.
 inline constexpr std::uint16_t kProtocolVersionMin = 1;
-inline constexpr std::uint16_t kProtocolVersionMax = 2;
+inline constexpr std::uint16_t kProtocolVersionMax = 3;
 // Version 2 adds Neighbours (0x20); it is sent only on links that speak it.
 inline constexpr std::uint16_t kNeighboursVersion = 2;
+// Version 3 lets StoreAck carry the storer's closest contacts to the key, so a
+// put's Stores can be its lookup's final round; sent only on links that speak it.
+inline constexpr std::uint16_t kStoreAckContactsVersion = 3;
 
 // Limits checked by the codec before any allocation.
 inline constexpr std::size_t kMaxFrameSize = 128 * 1024;   // one message per frame

@@ -228,9 +228,6 @@ std::string prometheus_text(const Metrics& m, const Status& status, bool metrics
   w.sample("yz_values_expired_total", "", m.values_expired);
   w.family("yz_replicas_repaired_total", "counter", "Replicas sent a value they lacked after a get.");
   w.sample("yz_replicas_repaired_total", "", m.replicas_repaired);
-  w.family("yz_replicas_placed_late_total", "counter",
-           "Put replicas stored after the put answered: nodes its lookup found among the k closest later.");
-  w.sample("yz_replicas_placed_late_total", "", m.replicas_placed_late);
 
   w.family("yz_signals_received_total", "counter", "WebRTC signaling messages handed to this node's WebRTC transport.");
   w.sample("yz_signals_received_total", "", m.signals_received);

@@ -59,7 +59,10 @@ TEST_F(RoutedNetwork, ThreeLinksPerNodeStillServeFindNodePutAndGet) {
   for (const auto& writer : {all[3], all[17], all[29]}) {
     auto p = put(writer, "routed-" + writer.name, "through three links from " + writer.name);
     ASSERT_EQ(p.status, 200) << p.raw;
-    EXPECT_EQ(p.body.value("replicas_acked", 0), static_cast<int>(kK)) << p.raw;
+    // At least the k closest; a node stored on while among the k nearest
+    // candidates may be pushed out by a closer one found later (an extra replica).
+    EXPECT_GE(p.body.value("replicas_acked", 0), static_cast<int>(kK)) << p.raw;
+    EXPECT_EQ(p.body.value("replicas_acked", 0), p.body.value("replicas_tried", -1)) << p.raw;
   }
   for (const auto& reader : all) {
     for (const auto& writer : {all[3], all[17], all[29]}) {

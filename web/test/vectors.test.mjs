@@ -40,6 +40,8 @@ const expected = {
   store: { type: 'store', request_id: 4, key: A, seq: 1, ttl_seconds: 3600, value: text('hello') },
   store_empty_value: { type: 'store', request_id: 5, key: B, seq: 0, ttl_seconds: 1, value: '' },
   store_ack: { type: 'store_ack', request_id: 4 },
+  store_ack_with_contacts: { type: 'store_ack', request_id: 4, contacts: [
+    { id: B, role: 'dht', addresses: ['ws://10.0.0.1:7001/'] }] },
   find_value: { type: 'find_value', request_id: 6, key: A },
   value: { type: 'value', request_id: 6, key: A, seq: 1, ttl_seconds: 3599, value: text('hello') },
   peers_request: { type: 'peers_request', request_id: 8, max_peers: 16 },

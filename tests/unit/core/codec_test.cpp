@@ -104,7 +104,7 @@ std::vector<Message> sample_messages() {
       FindNode{3, id_filled(0x7e)},
       sample_nodes(),
       sample_store(),
-      StoreAck{10},
+      StoreAck{10, sample_nodes().contacts},
       FindValue{11, id_filled(0x01)},
       Value{12, id_filled(0x02), 5, 60, Bytes{0, 1, 2, 255}},
       PeersRequest{13, 32},
@@ -312,6 +312,8 @@ TEST(CodecReject, TruncatedAtEveryPosition) {
   for (const auto& message : messages) {
     Bytes frame = encode(message);
     for (std::size_t cut = 0; cut < frame.size(); ++cut) {
+      // A StoreAck's contact list is optional: its bare header is a whole StoreAck.
+      if (cut == 5 && std::holds_alternative<StoreAck>(message)) continue;
       Bytes prefix(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(cut));
       auto decoded = decode(prefix);
       ASSERT_FALSE(decoded.ok()) << message_type_name(type_of(message)) << " cut at " << cut;

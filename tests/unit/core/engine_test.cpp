@@ -171,7 +171,7 @@ TEST(Engine, GetAnswersAtTheReadQuorum) {
   net.run_for(30'000);
   PutResult put = put_on(net, 5, "quorum", "v1");
   ASSERT_TRUE(put.ok) << put.error;
-  EXPECT_EQ(put.replicas_acked, 20);
+  EXPECT_GE(put.replicas_acked, 20);
   std::size_t reader = 40;
   GetResult got = get_on(net, reader, "quorum");
   ASSERT_TRUE(got.found) << got.error;
@@ -198,10 +198,15 @@ std::size_t closest_without_value(Harness& net, std::size_t asker, std::string_v
   return missing;
 }
 
-// A put sends its Stores where its lookup's final round would begin and
-// answers when they are acknowledged, while the lookup itself is still running;
-// the value lands on the true k closest nodes of the network.
-TEST(Engine, PutAnswersBeforeItsLookupEndsAndLandsOnTheKClosest) {
+std::uint64_t sent(Harness& net, std::size_t node, MessageType type) {
+  return net[node].engine->metrics().out[message_type_index(static_cast<std::uint8_t>(type))].messages;
+}
+
+// A put's Stores are its lookup's final round: it asks FindNode only until
+// the lookup converges (a strict find_node of the same key asks all k
+// nearest), answers once its lookup has ended, and the value is then on the
+// true k closest nodes of the network.
+TEST(Engine, PutStoresAreItsLookupsFinalRoundAndLandOnTheKClosest) {
   Harness net;
   build_network(net, 60);
   net.run_for(30'000);
@@ -211,6 +216,8 @@ TEST(Engine, PutAnswersBeforeItsLookupEndsAndLandsOnTheKClosest) {
     return m.lookups_ok + m.lookups_failed;
   };
   std::uint64_t before = lookups_ended();
+  std::uint64_t find_nodes_before = sent(net, writer, MessageType::find_node);
+  std::uint64_t stores_before = sent(net, writer, MessageType::store);
   std::optional<std::uint64_t> ended_at_answer;
   PutResult put;
   net[writer].engine->put(as_bytes("placed"), to_bytes("v"), 600, net.now(), [&](const PutResult& r) {
@@ -220,17 +227,65 @@ TEST(Engine, PutAnswersBeforeItsLookupEndsAndLandsOnTheKClosest) {
   net.pump(writer);
   net.run_for(3'000);
   ASSERT_TRUE(put.ok) << put.error;
-  EXPECT_EQ(put.replicas_acked, 20);
+  EXPECT_GE(put.replicas_acked, 20);
   ASSERT_TRUE(ended_at_answer);
-  EXPECT_EQ(*ended_at_answer, before) << "the put waited for its lookup's final round";
-  EXPECT_EQ(lookups_ended(), before + 1) << "the put's lookup did not run to its end";
+  EXPECT_EQ(*ended_at_answer, before + 1) << "the put answered before its lookup ended";
+  std::uint64_t put_find_nodes = sent(net, writer, MessageType::find_node) - find_nodes_before;
+  std::uint64_t put_stores = sent(net, writer, MessageType::store) - stores_before;
+  EXPECT_GE(put_stores, 19U);  // the writer itself may be one of the k closest
   EXPECT_EQ(closest_without_value(net, writer, "placed"), 0U) << "a node among the k closest lacks the value";
+
+  std::uint64_t find_before = sent(net, writer, MessageType::find_node);
+  LookupResult strict = find_on(net, writer, net[writer].engine->key_id(as_bytes("placed")));
+  ASSERT_TRUE(strict.ok) << strict.error;
+  std::uint64_t strict_find_nodes = sent(net, writer, MessageType::find_node) - find_before;
+  EXPECT_GE(strict_find_nodes, 19U);
+  EXPECT_LE(put_find_nodes, 10U) << "the put asked FindNode of its final round as well (strict lookup: "
+                                 << strict_find_nodes << ")";
+}
+
+// Peers speaking protocol version 2 answer a Store with a bare StoreAck: the
+// lookup counts them as answered, learns nothing from them, and the value
+// still lands on the k closest. Version 3 peers send their closest contacts.
+TEST(Engine, StoreAckCarriesContactsOnlyOnVersion3Links) {
+  Harness net;
+  build_network(net, 30);
+  EngineConfig old_peer;
+  old_peer.version_max = 2;
+  for (int i = 0; i < 10; ++i) {
+    net.add(Role::dht, {"mem://0", "mem://1"}, old_peer);
+    net.start(net.size() - 1);
+    net.run_for(50);
+  }
+  net.run_for(30'000);
+  const std::size_t store_ack = message_type_index(static_cast<std::uint8_t>(MessageType::store_ack));
+  for (int n = 0; n < 10; ++n) {
+    std::string key = "mixed-" + std::to_string(n);
+    std::size_t writer = 2 + static_cast<std::size_t>(n * 7) % 30;
+    PutResult put = put_on(net, writer, key, "v");
+    ASSERT_TRUE(put.ok) << put.error;
+    EXPECT_EQ(closest_without_value(net, writer, key), 0U) << key;
+  }
+  std::uint64_t old_acks = 0, new_acks = 0;
+  for (std::size_t i = 2; i < net.size(); ++i) {
+    const auto& out = net[i].engine->metrics().out[store_ack];
+    if (out.messages == 0) continue;
+    if (i >= 32) {
+      old_acks += out.messages;
+      EXPECT_EQ(out.bytes, out.messages * 5) << "a version 2 node sent StoreAck contacts";
+    } else {
+      new_acks += out.messages;
+      EXPECT_GT(out.bytes, out.messages * 5) << "version 3 node " << i << " sent bare StoreAcks only";
+    }
+  }
+  EXPECT_GT(old_acks, 0U) << "no version 2 node stored a value: the case is not exercised";
+  EXPECT_GT(new_acks, 0U);
 }
 
 // Where the nearest candidates at convergence include crashed nodes (churn),
-// the lookup's end finds live ones among the k closest, and they are sent the
-// value after the put answered.
-TEST(Engine, PutPlacesTheValueOnKClosestFoundAfterConvergence) {
+// their Stores go unanswered and the lookup replaces them with live nodes
+// among the k closest before the put answers.
+TEST(Engine, PutReplacesCrashedCandidatesWithLiveKClosest) {
   Harness net;
   EngineConfig narrow;
   narrow.k = 8;  // several buckets at 120 nodes, lookups still exact
@@ -241,17 +296,17 @@ TEST(Engine, PutPlacesTheValueOnKClosestFoundAfterConvergence) {
   for (std::size_t i = 0; i < net.size(); ++i) {
     if (crashed(i)) net.crash(i);
   }
+  std::size_t unanswered = 0;
   for (int n = 0; n < 30; ++n) {
     std::string key = "late-" + std::to_string(n);
     std::size_t writer = 2 + static_cast<std::size_t>(n * 37) % 120;
     if (crashed(writer)) ++writer;
     PutResult put = put_on(net, writer, key, "v");
     ASSERT_TRUE(put.ok) << put.error;
+    unanswered += put.refusals.size();
     EXPECT_EQ(closest_without_value(net, writer, key), 0U) << key;
   }
-  std::uint64_t late = 0;
-  for (std::size_t i = 0; i < net.size(); ++i) late += net[i].engine->metrics().replicas_placed_late;
-  EXPECT_GT(late, 0U) << "no put found a k-closest node after its first Stores: the case is not exercised";
+  EXPECT_GT(unanswered, 0U) << "no Store went to a crashed node: the case is not exercised";
 }
 
 // get_quorum 0: every value lookup runs to the end (the k nearest all asked).

@@ -105,7 +105,8 @@ std::map<std::string, Message> expected_frames() {
              Contact{id_b(), Role::browser, {}}}};
   m["store"] = Store{4, id_a(), 1, 3600, to_bytes("hello")};
   m["store_empty_value"] = Store{5, id_b(), 0, 1, {}};
-  m["store_ack"] = StoreAck{4};
+  m["store_ack"] = StoreAck{4, {}};
+  m["store_ack_with_contacts"] = StoreAck{4, {Contact{id_b(), Role::dht, {"ws://10.0.0.1:7001/"}}}};
   m["find_value"] = FindValue{6, id_a()};
   m["value"] = Value{6, id_a(), 1, 3599, to_bytes("hello")};
   m["peers_request"] = PeersRequest{8, 16};

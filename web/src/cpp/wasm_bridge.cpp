@@ -475,6 +475,12 @@ void message_json(Json& j, const Message& m) {
           j.key("contacts").open_array();
           for (const auto& c : msg.contacts) contact_json(j.item(), c);
           j.close_array();
+        } else if constexpr (std::is_same_v<T, StoreAck>) {
+          if (!msg.contacts.empty()) {  // a version 1 or 2 StoreAck is the bare header
+            j.key("contacts").open_array();
+            for (const auto& c : msg.contacts) contact_json(j.item(), c);
+            j.close_array();
+          }
         } else if constexpr (std::is_same_v<T, Store> || std::is_same_v<T, Value>) {
           j.key("key").str(msg.key.hex()).key("seq").num(static_cast<double>(msg.seq));
           j.key("ttl_seconds").num(msg.ttl_seconds).key("value").str(to_hex(msg.value));
