@@ -51,7 +51,7 @@ Contact Engine::Impl::contact_of(const Link& link) const {
   Contact c;
   c.id = link.peer;
   c.role = link.role;
-  if (link.peer_hello) c.addresses = link.peer_hello->addresses;
+  if (link.hello_in) c.addresses = link.peer_addresses;
   return c;
 }
 
@@ -62,7 +62,9 @@ ReachPlan Engine::Impl::reach(const Contact& peer) const { return plan_reach(loc
 // Whether this node could open a link to the peer itself (else the peer is a
 // client of ours, reachable only over the link it opened). Decided once, on
 // the peer's Hello: this is asked for every link on every timer pass.
-bool Engine::Impl::dialable(const Link& link) const { return link.peer_hello && link.peer_dialable; }
+bool Engine::Impl::dialable(const Link& link) const {
+  return link.hello_in && link.peer_dialable;
+}
 
 // Debug builds (the sanitizer tests) recount on every read, so a change to a
 // counted field that bypassed update_link fails there at once.
@@ -138,9 +140,10 @@ void Engine::Impl::on_transport_up(Link& link, Millis now) {
   hello.addresses = cfg.advertised_addresses;
   hello.build_id = cfg.build_id;
   random.fill(hello.nonce.data(), hello.nonce.size());
-  link.nonce = hello.nonce;
+  link.handshake = std::make_unique<LinkHandshake>();
+  link.handshake->nonce = hello.nonce;
   Bytes frame = encode(hello);
-  link.own_hello_hash = crypto.sha256(frame);
+  link.handshake->own_hello_hash = crypto.sha256(frame);
   link.last_out = now;
   if (cfg.metrics_enabled) {
     auto& c = metrics.out[message_type_index(static_cast<std::uint8_t>(MessageType::hello))];
@@ -273,7 +276,7 @@ void Engine::Impl::handle_frame(Link& link, BytesView frame, Millis now) {
 }
 
 void Engine::Impl::handle_hello(Link& link, const Hello& hello, BytesView frame, Millis now) {
-  if (link.peer_hello || link.phase != Link::Phase::handshaking) {
+  if (link.hello_in || link.phase != Link::Phase::handshaking) {
     close_link(link.id, CloseCode::protocol_violation, "second Hello on one link", now);
     return;
   }
@@ -309,24 +312,29 @@ void Engine::Impl::handle_hello(Link& link, const Hello& hello, BytesView frame,
     close_link(link.id, CloseCode::role_refused, "bootstrap servers do not link to each other", now);
     return;
   }
+  link.handshake->peer_key = hello.public_key;
+  link.handshake->peer_nonce = hello.nonce;
   update_link(link, [&](Link& l) {
-    l.peer_hello = hello;
+    l.hello_in = true;
+    l.peer_addresses = hello.addresses;
+    l.peer_build_id = hello.build_id;
     l.peer = peer;
     l.role = hello.role;
     l.peer_dialable = reach(contact_of(l)).how == ReachBy::dial;
   });
   if (link.relay) relay_link_keys(link);
   link.version = hi;
-  link.peer_hello_hash = crypto.sha256(frame);
-  send(link, Auth{signer.sign(auth_payload(hello.nonce, link.own_hello_hash))}, now);
+  link.handshake->peer_hello_hash = crypto.sha256(frame);
+  send(link, Auth{signer.sign(auth_payload(hello.nonce, link.handshake->own_hello_hash))}, now);
 }
 
 void Engine::Impl::handle_auth(Link& link, const Auth& auth, Millis now) {
-  if (!link.peer_hello || link.phase != Link::Phase::handshaking) {
+  if (!link.hello_in || link.phase != Link::Phase::handshaking) {
     close_link(link.id, CloseCode::protocol_violation, "Auth before Hello or after the handshake", now);
     return;
   }
-  if (!crypto.verify(link.peer_hello->public_key, auth_payload(link.nonce, link.peer_hello_hash), auth.signature)) {
+  const LinkHandshake& hs = *link.handshake;
+  if (!crypto.verify(hs.peer_key, auth_payload(hs.nonce, hs.peer_hello_hash), auth.signature)) {
     std::string reason = "Auth signature from " + describe(link) +
                          " does not verify: its identity is forged or its Hello was altered in transit";
     record_refusal(describe(link), CloseCode::auth_failed, reason, now);
@@ -335,6 +343,7 @@ void Engine::Impl::handle_auth(Link& link, const Auth& auth, Millis now) {
     return;
   }
   if (cfg.metrics_enabled) ++metrics.handshakes_ok;
+  link.handshake.reset();
   update_link(link, [](Link& l) { l.phase = Link::Phase::ready; });
   on_ready(link, now);
 }

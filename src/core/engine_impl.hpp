@@ -74,6 +74,16 @@ struct RelayPath {
   std::uint64_t out_count = 0, in_count = 0;
 };
 
+// What only the Hello/Auth exchange needs: on the heap from the link's
+// transport coming up until it is ready, then freed.
+struct LinkHandshake {
+  Nonce nonce{};             // ours, sent in our Hello
+  Hash256 own_hello_hash{};  // SHA-256 of our Hello frame
+  Hash256 peer_hello_hash{};
+  PublicKey peer_key{};  // from the peer's Hello
+  Nonce peer_nonce{};
+};
+
 struct Link {
   LinkId id = 0;
   bool outbound = false;
@@ -85,11 +95,12 @@ struct Link {
   Millis last_in = 0;         // last frame received
   Millis last_out = 0;        // last frame sent
   Millis last_request = 0;    // last request or response (not keep-alive) either way
-  Nonce nonce{};
-  Hash256 own_hello_hash{};
-  std::optional<Hello> peer_hello;
+  std::unique_ptr<LinkHandshake> handshake;  // set while phase == handshaking
+  // From the peer's Hello, kept for the link's life (its key and nonce are in `handshake`).
+  bool hello_in = false;
+  std::vector<std::string> peer_addresses;
+  std::string peer_build_id;
   bool peer_dialable = false;  // this node can dial the peer (fixed once its Hello is in)
-  Hash256 peer_hello_hash{};
   std::optional<NodeId> expected_peer;
   NodeId peer;
   Role role = Role::dht;
@@ -128,7 +139,7 @@ struct LinkTally {
 
   void add(const Link& link, int sign) {
     bool ready = link.phase == Link::Phase::ready;
-    bool client = ready && !(link.peer_hello && link.peer_dialable);
+    bool client = ready && !(link.hello_in && link.peer_dialable);
     auto step = [sign](std::size_t& n, bool counted) {
       if (counted) n = sign > 0 ? n + 1 : n - 1;
     };

@@ -398,7 +398,7 @@ Status Engine::Impl::status(Millis now) const {
     info.peer = link.peer;
     info.role = link.role;
     info.address = link.address;
-    info.build_id = link.peer_hello ? link.peer_hello->build_id : "";
+    info.build_id = link.peer_build_id;
     info.version = link.version;
     info.relayed = link.relay != nullptr;
     if (link.relay) info.relay_node = link.relay->relay_node;

@@ -70,11 +70,12 @@ void Engine::Impl::emit_close(Link& link, CloseCode code, const std::string& tex
 // the dialler of one link.
 void Engine::Impl::relay_link_keys(Link& link) {
   RelayPath& path = *link.relay;
-  auto shared = signer.agree(link.peer_hello->public_key);
+  const LinkHandshake& hs = *link.handshake;  // called from handle_hello: still handshaking
+  auto shared = signer.agree(hs.peer_key);
   if (!shared) return;  // not a valid key: Auth cannot verify either, the handshake fails
   bool self_first = self < link.peer;
-  const Nonce& first_nonce = self_first ? link.nonce : link.peer_hello->nonce;
-  const Nonce& second_nonce = self_first ? link.peer_hello->nonce : link.nonce;
+  const Nonce& first_nonce = self_first ? hs.nonce : hs.peer_nonce;
+  const Nonce& second_nonce = self_first ? hs.peer_nonce : hs.nonce;
   static constexpr std::string_view kContext = "yz-relay-v2";
   Bytes material(kContext.begin(), kContext.end());
   material.insert(material.end(), shared->begin(), shared->end());

@@ -9,7 +9,7 @@
 namespace yz {
 
 void Engine::Impl::observe_peer(const Link& link, Millis now) {
-  if (link.peer_hello) observe_contact(contact_of(link), now);
+  if (link.hello_in) observe_contact(contact_of(link), now);
 }
 
 void Engine::Impl::observe_contact(const Contact& contact, Millis now) {

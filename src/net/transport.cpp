@@ -174,14 +174,17 @@ class WsLink;
 
 struct Transport::Impl : std::enable_shared_from_this<Transport::Impl> {
   Impl(asio::io_context& io_, TransportEvents& events_, TransportOptions options_)
-      : io(io_), events(events_), opt(std::move(options_)), accept_retry(io_) {}
+      : io(io_),
+        events(events_),
+        opt(std::make_shared<const TransportOptions>(std::move(options_))),
+        accept_retry(io_) {}
 
   void do_accept();
   void on_accept(error_code ec, Socket socket);
 
   asio::io_context& io;
   TransportEvents& events;
-  TransportOptions opt;
+  std::shared_ptr<const TransportOptions> opt;  // shared by every link and session
   std::optional<Acceptor> acceptor;
   Timer accept_retry;
   std::unordered_map<LinkId, std::shared_ptr<WsLink>> links;
@@ -221,12 +224,11 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
 
   // Inbound: the HTTP session hands over its socket after reading an upgrade
   // request, with any bytes it read past the request.
-  WsLink(std::weak_ptr<Transport::Impl> owner, const TransportOptions& opt, Socket socket, std::string remote,
-         ConnectionSlot slot, Bytes early)
+  WsLink(std::weak_ptr<Transport::Impl> owner, std::shared_ptr<const TransportOptions> opt, Socket socket,
+         std::string remote, ConnectionSlot slot, Bytes early)
       : owner_(std::move(owner)),
-        opt_(opt),
+        opt_(std::move(opt)),
         socket_(std::move(socket)),
-        timer_(socket_.get_executor()),
         label_(std::move(remote)),
         slot_(std::move(slot)),
         phase_(Phase::accepting),
@@ -234,12 +236,11 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
         in_(std::move(early)) {}
 
   // Outbound.
-  WsLink(std::weak_ptr<Transport::Impl> owner, const TransportOptions& opt, asio::io_context& io, LinkId id,
-         std::string address)
+  WsLink(std::weak_ptr<Transport::Impl> owner, std::shared_ptr<const TransportOptions> opt,
+         asio::io_context& io, LinkId id, std::string address)
       : owner_(std::move(owner)),
-        opt_(opt),
+        opt_(std::move(opt)),
         socket_(io),
-        timer_(io),
         label_(std::move(address)),
         id_(id),
         phase_(Phase::dialing),
@@ -261,7 +262,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     } else if (!ws::valid_client_key(std::string_view(key.data(), key.size()))) {
       refusal = "the upgrade request has no valid Sec-WebSocket-Key (24 base64 characters)";
     }
-    arm_timer(opt_.dial_timeout, [](WsLink& self) {
+    arm_timer(opt_->dial_timeout, [](WsLink& self) {
       self.phase_ = Phase::done;
       self.teardown();
     });
@@ -275,7 +276,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       asio::async_write(socket_, asio::buffer(hs_->out_text),
                         [self = shared_from_this()](error_code, std::size_t) {
                           self->phase_ = Phase::done;
-                          self->timer_.cancel();
+                          self->cancel_timer();
                           self->teardown();
                         });
       return;
@@ -304,7 +305,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       return;
     }
     hs_->resolver.emplace(socket_.get_executor());
-    arm_timer(opt_.dial_timeout, [](WsLink& self) {
+    arm_timer(opt_->dial_timeout, [](WsLink& self) {
       if (self.phase_ != Phase::dialing || !self.hs_) return;
       self.hs_->timed_out = true;
       self.abort_dial();
@@ -318,8 +319,8 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
 
   bool send(Bytes frame) {
     if (phase_ != Phase::open) return false;
-    if (queued_bytes_ + frame.size() > opt_.max_queued_bytes) {
-      std::string limit = size_text(opt_.max_queued_bytes);
+    if (queued_bytes_ + frame.size() > opt_->max_queued_bytes) {
+      std::string limit = size_text(opt_->max_queued_bytes);
       request_close(static_cast<std::uint16_t>(CloseCode::normal),
                     "send queue above " + limit + ": you are not reading your frames",
                     "this node closed the link: its send queue to " + label_ + " passed " + limit +
@@ -334,15 +335,15 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   void request_close(std::uint16_t code, std::string reason, std::string note) {
     if (phase_ == Phase::done || phase_ == Phase::closing) return;
     if (phase_ == Phase::dialing || phase_ == Phase::accepting) {
-      cancel_note_ = std::move(note);
+      note_ = std::move(note);
       abort_dial();
       return;
     }
     phase_ = Phase::closing;
-    close_note_ = std::move(note);
-    arm_timer(opt_.close_timeout, [](WsLink& self) {
+    note_ = std::move(note);
+    arm_timer(opt_->close_timeout, [](WsLink& self) {
       self.teardown();
-      self.finish(self.close_note_);
+      self.finish(self.note_);
     });
     enqueue(ws::Opcode::close, close_payload(code, truncate_utf8(std::move(reason), kMaxCloseReason)));
   }
@@ -374,10 +375,15 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     return payload;
   }
 
+  void cancel_timer() {
+    if (timer_) timer_->cancel();
+  }
+
   template <class OnExpiry>
   void arm_timer(Millis after, OnExpiry on_expiry) {
-    timer_.expires_after(ms(after));
-    timer_.async_wait([self = shared_from_this(), on_expiry](error_code ec) {
+    if (!timer_) timer_ = std::make_unique<Timer>(socket_.get_executor());
+    timer_->expires_after(ms(after));
+    timer_->async_wait([self = shared_from_this(), on_expiry](error_code ec) {
       if (ec || self->phase_ == Phase::done) return;
       on_expiry(*self);
     });
@@ -393,7 +399,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       teardown();
       return;  // not a link yet: nothing to report
     }
-    timer_.cancel();
+    timer_.reset();  // an open link has no deadline (a pending wait ends as aborted)
     id_ = owner->events.on_accepted(label_);
     if (owner->links.count(id_)) {
       owner->events.on_transport_warning("accepted link from " + label_ + " got id " + std::to_string(id_) +
@@ -415,7 +421,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
 
   void on_resolved(error_code ec, const Resolver::results_type& results) {
     if (ec) return dial_failed(ec);
-    if (!cancel_note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
+    if (!note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
     hs_->stage = "connect";
     asio::async_connect(socket_, results, [self = shared_from_this()](error_code ec2, const tcp::endpoint&) {
       self->on_tcp_connected(ec2);
@@ -424,7 +430,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
 
   void on_tcp_connected(error_code ec) {
     if (ec) return dial_failed(ec);
-    if (!cancel_note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
+    if (!note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
     // Small request/response frames: send at once, never wait for Nagle's coalescing.
     error_code nodelay_ec;
     socket_.set_option(tcp::no_delay(true), nodelay_ec);
@@ -445,7 +451,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
 
   void on_upgrade_answer(error_code ec) {
     if (ec) return dial_failed(ec);
-    if (!cancel_note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
+    if (!note_.empty() || hs_->timed_out) return dial_failed(asio::error::operation_aborted);
     const auto& res = hs_->parser->get();
     std::string refusal;
     if (res.result() != http::status::switching_protocols) {
@@ -464,8 +470,8 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     auto data = hs_->buffer.data();
     const auto* bytes = static_cast<const std::uint8_t*>(data.data());
     in_.assign(bytes, bytes + data.size());
-    hs_.reset();  // an open link keeps no handshake state
-    timer_.cancel();
+    hs_.reset();     // an open link keeps no handshake state...
+    timer_.reset();  // ...and has no deadline (a pending wait ends as aborted)
     auto owner = owner_.lock();
     if (!owner) return;
     phase_ = Phase::open;
@@ -476,13 +482,13 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   void dial_failed(error_code ec) {
     if (phase_ == Phase::done || !hs_) return;
     std::string reason;
-    if (!cancel_note_.empty()) {
-      reason = cancel_note_;
+    if (!note_.empty()) {
+      reason = note_;
     } else if (hs_->timed_out) {
       std::string step = hs_->stage == "resolve"   ? "resolving the host"
                          : hs_->stage == "connect" ? "connecting"
                                                    : "the upgrade";
-      reason = "no WebSocket link to " + label_ + " within " + duration_text(opt_.dial_timeout) +
+      reason = "no WebSocket link to " + label_ + " within " + duration_text(opt_->dial_timeout) +
                " (stuck at " + step +
                "): the host may be down or firewalled, or the port belongs to a program that does not answer";
     } else {
@@ -552,7 +558,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       bool data_frame = h.opcode == ws::Opcode::binary || h.opcode == ws::Opcode::continuation;
       // Too large: its payload is dropped as it arrives, never buffered (while
       // closing too), and only an open link reports it.
-      if (data_frame && fragment_.size() + h.length > opt_.max_frame_size) {
+      if (data_frame && fragment_.size() + h.length > opt_->max_frame_size) {
         at += h.header_size;
         skip_ = h.length;
         if (phase_ == Phase::open) frame_too_large(static_cast<std::size_t>(fragment_.size() + h.length));
@@ -614,7 +620,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   void on_close_frame(const std::uint8_t* payload, std::size_t length) {
     if (phase_ == Phase::closing) {  // the answer to our own close
       teardown();
-      return finish(close_note_);
+      return finish(note_);
     }
     std::string text;
     std::uint16_t code = 1005;  // no status code present
@@ -623,11 +629,11 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       text.assign(reinterpret_cast<const char*>(payload + 2), length - 2);
     }
     phase_ = Phase::closing;
-    close_note_ = "peer closed: " + std::to_string(code) + " " + (text.empty() ? "(no reason given)" : text);
+    note_ = "peer closed: " + std::to_string(code) + " " + (text.empty() ? "(no reason given)" : text);
     peer_closed_ = true;
-    arm_timer(opt_.close_timeout, [](WsLink& self) {
+    arm_timer(opt_->close_timeout, [](WsLink& self) {
       self.teardown();
-      self.finish(self.close_note_);
+      self.finish(self.note_);
     });
     // Echo the code (RFC 6455 5.5.1), after the frames already queued.
     enqueue(ws::Opcode::close, length >= 2 ? close_payload(code, "") : Bytes{});
@@ -636,7 +642,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   void protocol_error(const std::string& what) {
     if (phase_ == Phase::closing) {
       teardown();
-      return finish(close_note_);
+      return finish(note_);
     }
     request_close(static_cast<std::uint16_t>(CloseCode::protocol_violation), what,
                   "this node closed the link: " + label_ + " broke the WebSocket framing rules: " + what);
@@ -648,7 +654,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     if (auto owner = owner_.lock()) owner->events.on_frame_too_large(id_, announced);
     if (phase_ != Phase::open) return;
     std::string text = "frame of " + std::to_string(announced) + " bytes is above the " +
-                       std::to_string(opt_.max_frame_size) + "-byte limit";
+                       std::to_string(opt_->max_frame_size) + "-byte limit";
     request_close(static_cast<std::uint16_t>(CloseCode::frame_too_large), text,
                   "this node closed the link: " + label_ + " sent a " + text);
   }
@@ -657,7 +663,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     if (phase_ == Phase::closing) {
       // We are closing (or answering the peer's close); that reason stands.
       teardown();
-      return finish(close_note_);
+      return finish(note_);
     }
     std::string reason;
     if (ec == asio::error::operation_aborted) {
@@ -733,7 +739,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       queue_.clear();
       queued_bytes_ = 0;
       std::string reason = phase_ == Phase::closing
-                               ? close_note_
+                               ? note_
                                : "connection to " + label_ + " lost while sending (" + ec.message() + ")";
       teardown();
       return finish(reason);
@@ -744,7 +750,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       queue_.clear();
       if (peer_closed_) {  // our echo is out: the handshake is complete
         teardown();
-        return finish(close_note_);
+        return finish(note_);
       }
       return;  // wait for the peer's close (or the close timer)
     }
@@ -755,7 +761,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     if (phase_ == Phase::done) return;
     bool registered = phase_ != Phase::accepting;
     phase_ = Phase::done;
-    timer_.cancel();
+    cancel_timer();
     auto owner = owner_.lock();
     if (!owner || !registered) return;
     auto self = shared_from_this();  // keep alive while the map entry goes
@@ -764,9 +770,10 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   }
 
   std::weak_ptr<Transport::Impl> owner_;
-  TransportOptions opt_;  // a copy: handlers may outlive the Transport
+  std::shared_ptr<const TransportOptions> opt_;  // shared with the Transport: handlers may outlive it
   Socket socket_;
-  Timer timer_;
+  // Only while dialling, accepting or closing (an open link has no deadline).
+  std::unique_ptr<Timer> timer_;
   std::string label_;  // remote endpoint (inbound) or dialled URL (outbound)
   ConnectionSlot slot_;
   LinkId id_ = 0;
@@ -786,7 +793,6 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     bool timed_out = false;
   };
   std::unique_ptr<Handshake> hs_ = std::make_unique<Handshake>();
-  std::string cancel_note_;
 
   // reading
   Bytes in_;        // the start of a frame not complete yet
@@ -800,26 +806,27 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   bool writing_ = false;
   bool close_sent_ = false;
   bool peer_closed_ = false;
-  std::string close_note_;
+  // Why the link ends: a dial cancelled before it opened, or the close under way.
+  std::string note_;
 };
 
 // One accepted connection while it speaks HTTP; hands itself over to a WsLink
 // when the request is a WebSocket upgrade.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(std::weak_ptr<Transport::Impl> owner, const TransportOptions& opt, Socket socket,
-              ConnectionSlot slot)
+  HttpSession(std::weak_ptr<Transport::Impl> owner, std::shared_ptr<const TransportOptions> opt,
+              Socket socket, ConnectionSlot slot)
       : owner_(std::move(owner)),
-        opt_(opt),
+        opt_(std::move(opt)),
         remote_(remote_of(socket)),
         stream_(std::move(socket)),
         slot_(std::move(slot)) {}
 
   void read_request() {
     parser_.emplace();
-    parser_->body_limit(opt_.http_body_limit);
+    parser_->body_limit(opt_->http_body_limit);
     parser_->header_limit(16 * 1024);
-    stream_.expires_after(ms(opt_.http_timeout));
+    stream_.expires_after(ms(opt_->http_timeout));
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
   }
@@ -850,7 +857,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       HttpReply reply;
       reply.status = 413;
       reply.body = R"({"error":"request body is larger than this node accepts ()" +
-                   std::to_string(opt_.http_body_limit) + R"( bytes); values are limited to )" +
+                   std::to_string(opt_->http_body_limit) + R"( bytes); values are limited to )" +
                    std::to_string(kMaxValueSize) + R"( bytes"})";
       keep_alive_ = false;
       version_ = 11;
@@ -898,7 +905,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res->keep_alive(keep_alive_);
     res->body() = std::move(reply.body);
     res->prepare_payload();
-    stream_.expires_after(ms(opt_.http_timeout));
+    stream_.expires_after(ms(opt_->http_timeout));
     http::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
       if (ec || !self->keep_alive_) return self->close();
       self->read_request();
@@ -912,7 +919,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   std::weak_ptr<Transport::Impl> owner_;
-  TransportOptions opt_;
+  std::shared_ptr<const TransportOptions> opt_;
   std::string remote_;
   TcpStream stream_;
   ConnectionSlot slot_;
@@ -942,7 +949,7 @@ void Transport::Impl::on_accept(error_code ec, Socket socket) {
     });
     return;
   }
-  if (inbound_connections >= opt.max_connections) {
+  if (inbound_connections >= opt->max_connections) {
     events.on_transport_warning("refused a connection from " + remote_of(socket) + ": already " +
                                 std::to_string(inbound_connections) + " open connections (the limit)");
     error_code ignored;
