@@ -30,7 +30,14 @@ void Engine::Impl::drive_lookup(std::uint64_t op_id, Millis now) {
   LookupOp* op = it->second.get();
   if (op->driving) return;  // a synchronous failure inside request(): the outer loop continues
   op->driving = true;
-  for (auto queries = op->lookup.next_queries(); !queries.empty(); queries = op->lookup.next_queries()) {
+  // A get needs any read quorum of the k closest, all of which hold a value a
+  // put placed: its first round goes to linked peers among them (no handshake
+  // before the first answer), and the rest of the lookup is as usual.
+  std::function<bool(const NodeId&)> linked;
+  if (op->kind == LookupOp::Kind::value)
+    linked = [this](const NodeId& id) { return ready_by_peer.count(id) != 0; };
+  for (auto queries = op->lookup.next_queries(linked); !queries.empty();
+       queries = op->lookup.next_queries(linked)) {
     for (const auto& contact : queries) {
       NodeId from = contact.id;
       if (op->put && op->lookup.converged()) {  // the final round of a put: the Store is the query

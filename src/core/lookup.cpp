@@ -88,23 +88,27 @@ void Lookup::seed(const std::vector<Contact>& contacts) {
   prune();
 }
 
-std::vector<Contact> Lookup::next_queries() {
+std::vector<Contact> Lookup::next_queries(const std::function<bool(const NodeId&)>& preferred) {
   std::vector<Contact> out;
-  std::size_t window = 0;
   // alpha in flight while replies bring closer nodes; once alpha replies in a
   // row brought nothing closer, the rest of the k nearest are asked at once
   // (Kademlia's final round), instead of k/alpha more sequential round trips.
   const std::size_t limit = stalled_replies_ >= alpha_ ? k_ : alpha_;
-  for (auto& c : candidates_) {
-    if (in_flight_ >= limit) break;
-    if (c.state == State::failed) continue;
-    if (window++ >= k_) break;
-    if (c.state != State::fresh) continue;
-    c.state = State::in_flight;
-    ++in_flight_;
-    ++requests_;
-    out.push_back(c.contact);
-  }
+  auto pick = [&](bool only_preferred) {
+    std::size_t window = 0;
+    for (auto& c : candidates_) {
+      if (in_flight_ >= limit) break;
+      if (c.state == State::failed) continue;
+      if (window++ >= k_) break;
+      if (c.state != State::fresh || (only_preferred && !preferred(c.contact.id))) continue;
+      c.state = State::in_flight;
+      ++in_flight_;
+      ++requests_;
+      out.push_back(c.contact);
+    }
+  };
+  if (preferred && requests_ == 0) pick(true);  // the first round: preferred ones in the window first
+  pick(false);
   return out;
 }
 

@@ -6,6 +6,7 @@
 // nothing is left to ask, so it never contacts every node it hears of.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "core/messages.hpp"
@@ -19,7 +20,9 @@ class Lookup {
   // Initial candidates (usually the routing table's closest). Self is skipped.
   void seed(const std::vector<Contact>& contacts);
   // Candidates to query now, marked in flight; empty when waiting or done.
-  std::vector<Contact> next_queries();
+  // On the first round, candidates among the k nearest for which `preferred`
+  // holds are asked before nearer ones (value lookups: peers with an open link).
+  std::vector<Contact> next_queries(const std::function<bool(const NodeId&)>& preferred = nullptr);
   // `from` answered with `closer` contacts (duplicates and self ignored).
   void on_reply(const NodeId& from, const std::vector<Contact>& closer);
   // The query to `from` failed (timeout, error, link lost).

@@ -260,6 +260,28 @@ TEST(Lookup, OnlyTheKNearestAreAskedAndNeverMoreThanAlphaAtOnce) {
   EXPECT_EQ(ids_of(lookup.result()), (std::vector<NodeId>{near[0], near[1], near[2]}));
 }
 
+// The first round asks preferred candidates (a get: peers with an open link)
+// among the k nearest before nearer ones; farther than the window they are not
+// preferred, and later rounds go nearest first again.
+TEST(Lookup, FirstRoundPrefersCandidatesInsideTheWindow) {
+  SeededRandom rng(3);
+  const NodeId target = random_id(rng);
+  const NodeId self = random_id(rng);
+  const auto near = ladder(target, 6);
+  Lookup lookup(target, self, 4, 2);  // k = 4: near[4] and near[5] are outside the window
+  lookup.seed(contacts(near));
+  std::set<NodeId> linked{near[2], near[3], near[5]};
+  auto preferred = [&](const NodeId& id) { return linked.count(id) != 0; };
+  EXPECT_EQ(ids_of(lookup.next_queries(preferred)), (std::vector<NodeId>{near[2], near[3]}));
+  lookup.on_reply(near[2], {});
+  EXPECT_EQ(ids_of(lookup.next_queries(preferred)), std::vector<NodeId>{near[0]});
+
+  Lookup one_linked(target, self, 4, 2);
+  one_linked.seed(contacts(near));
+  linked = {near[1], near[5]};
+  EXPECT_EQ(ids_of(one_linked.next_queries(preferred)), (std::vector<NodeId>{near[1], near[0]}));
+}
+
 TEST(Lookup, AFailureBringsTheNextCandidateIntoTheWindow) {
   SeededRandom rng(2);
   const NodeId target = random_id(rng);
