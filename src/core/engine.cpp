@@ -86,6 +86,7 @@ std::size_t Engine::Impl::client_link_count() const {
 
 Link& Engine::Impl::add_link(Link link) {
   LinkId id = link.id;
+  if (!link.handshake && link.phase != Link::Phase::ready) link.handshake = std::make_unique<LinkHandshake>();
   Link& stored = links.emplace(id, std::move(link)).first->second;
   link_tally.add(stored, +1);
   return stored;
@@ -117,7 +118,8 @@ LinkId Engine::Impl::dial(const std::string& address, std::optional<NodeId> expe
   link.want_kept = want_kept;
   link.address = address;
   link.opened_at = link.last_in = link.last_out = link.last_request = now;
-  link.expected_peer = expected;
+  link.handshake = std::make_unique<LinkHandshake>();
+  link.handshake->expected_peer = expected;
   if (expected) dialing_by_peer[*expected] = id;
   add_link(std::move(link));
   touch(id);
@@ -140,7 +142,7 @@ void Engine::Impl::on_transport_up(Link& link, Millis now) {
   hello.addresses = cfg.advertised_addresses;
   hello.build_id = cfg.build_id;
   random.fill(hello.nonce.data(), hello.nonce.size());
-  link.handshake = std::make_unique<LinkHandshake>();
+  if (!link.handshake) link.handshake = std::make_unique<LinkHandshake>();
   link.handshake->nonce = hello.nonce;
   Bytes frame = encode(hello);
   link.handshake->own_hello_hash = crypto.sha256(frame);
@@ -195,11 +197,13 @@ void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
     auto r = ready_by_peer.find(link.peer);
     if (r != ready_by_peer.end() && r->second == id) ready_by_peer.erase(r);
   }
-  if (link.expected_peer) {
-    auto d = dialing_by_peer.find(*link.expected_peer);
+  if (link.handshake && link.handshake->expected_peer) {
+    auto d = dialing_by_peer.find(*link.handshake->expected_peer);
     if (d != dialing_by_peer.end() && d->second == id) dialing_by_peer.erase(d);
   }
-  for (auto& queued : link.queued) queued.handler(ReplyOutcome{nullptr, why, true}, now);
+  if (link.handshake) {
+    for (auto& queued : link.handshake->queued) queued.handler(ReplyOutcome{nullptr, why, true}, now);
+  }
   fail_link_requests(id, why, now);
   relay_endpoint_gone(link, now);
   if (link.last_routed_out >= 0 && now - link.last_routed_out < kRouteStateTtl) reroute_in_flight(id, now);
@@ -299,11 +303,12 @@ void Engine::Impl::handle_hello(Link& link, const Hello& hello, BytesView frame,
     close_link(link.id, CloseCode::self_link, "this node dialled itself at " + link.address, now);
     return;
   }
-  if (link.expected_peer && *link.expected_peer != peer) {
-    std::string reason = "expected node " + link.expected_peer->short_hex() + " at " + link.address + " but " +
+  const std::optional<NodeId>& expected = link.handshake->expected_peer;
+  if (expected && *expected != peer) {
+    std::string reason = "expected node " + expected->short_hex() + " at " + link.address + " but " +
                          peer.short_hex() + " answered: the address now belongs to another node";
     record_refusal(who, CloseCode::wrong_peer, reason, now);
-    table.remove(*link.expected_peer);
+    table.remove(*expected);
     if (cfg.metrics_enabled) ++metrics.handshakes_failed;
     close_link(link.id, CloseCode::wrong_peer, reason, now);
     return;
@@ -343,12 +348,12 @@ void Engine::Impl::handle_auth(Link& link, const Auth& auth, Millis now) {
     return;
   }
   if (cfg.metrics_enabled) ++metrics.handshakes_ok;
-  link.handshake.reset();
+  std::unique_ptr<LinkHandshake> done = std::move(link.handshake);  // freed when this returns
   update_link(link, [](Link& l) { l.phase = Link::Phase::ready; });
-  on_ready(link, now);
+  on_ready(link, *done, now);
 }
 
-void Engine::Impl::on_ready(Link& link, Millis now) {
+void Engine::Impl::on_ready(Link& link, LinkHandshake& handshake, Millis now) {
   LinkId id = link.id;
   // One link per peer: the link dialled by the lower id wins; same dialer: newer wins.
   auto existing = ready_by_peer.find(link.peer);
@@ -373,9 +378,13 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
       // Requests queued on the losing link travel on the winner instead.
       set_kept(other, other.kept || link.want_kept);
       touch(other.id);
-      auto queued = std::move(link.queued);
-      link.queued.clear();
+      auto queued = std::move(handshake.queued);
+      handshake.queued.clear();
       LinkId other_id = other.id;
+      if (handshake.expected_peer) {
+        auto d = dialing_by_peer.find(*handshake.expected_peer);
+        if (d != dialing_by_peer.end() && d->second == id) dialing_by_peer.erase(d);
+      }
       close_link(id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
       for (auto& q : queued) request_on_link(links.at(other_id), std::move(q.request), now, std::move(q.handler));
       return;
@@ -387,7 +396,7 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
     }
   }
   ready_by_peer[link.peer] = id;
-  if (link.expected_peer) dialing_by_peer.erase(*link.expected_peer);
+  if (handshake.expected_peer) dialing_by_peer.erase(*handshake.expected_peer);
   log(LogLevel::debug, "link ready: " + describe(link) + " role " + std::string(role_name(link.role)) +
                            (link.outbound ? " (outbound)" : " (inbound)"));
 
@@ -427,8 +436,8 @@ void Engine::Impl::on_ready(Link& link, Millis now) {
   // once can make a lookup dial elsewhere and recycle this very link, so the
   // link is looked up again each time rather than held by reference.
   touch(id);  // ready, and maybe kept: new deadlines
-  auto queued = std::move(link.queued);
-  link.queued.clear();
+  auto queued = std::move(handshake.queued);
+  handshake.queued.clear();
   bool kept = link.kept;
   for (auto& q : queued) {
     auto it = links.find(id);
@@ -516,19 +525,20 @@ void Engine::link_closed(LinkId link, std::string reason, Millis now) {
   if (l.phase == Link::Phase::dialing) {
     if (s.cfg.metrics_enabled) ++s.metrics.dials_failed;
     // A browser we wanted to keep but cannot reach directly: go through a relay.
-    if (l.want_kept && l.expected_peer && is_webrtc_address(l.address) && s.cfg.use_relays) {
-      NodeId peer = *l.expected_peer;
+    const std::optional<NodeId> expected = l.handshake ? l.handshake->expected_peer : std::nullopt;
+    if (l.want_kept && expected && is_webrtc_address(l.address) && s.cfg.use_relays) {
+      NodeId peer = *expected;
       // Requests that waited for this dial travel routed instead of failing:
       // the peer is reachable through the servers it is linked to.
-      auto waiting = std::move(l.queued);
-      l.queued.clear();
+      auto waiting = std::move(l.handshake->queued);
+      l.handshake->queued.clear();
       s.forget_link(link, reason, now);
       s.log(LogLevel::info, "WebRTC to " + peer.short_hex() + " failed (" + reason + "): trying a relay");
       s.open_relay(peer, 0, now);
       for (auto& q : waiting) s.request_routed(peer, std::move(q.request), now, std::move(q.handler));
       return;
     }
-    if (l.expected_peer) s.table.record_failure(*l.expected_peer, now);
+    if (expected) s.table.record_failure(*expected, now);
     s.log(l.seed ? LogLevel::warn : LogLevel::debug, "dial to " + l.address + " failed: " + reason);
     if (l.seed) s.record_refusal(l.address, CloseCode::unreachable, "seed unreachable: " + reason, now);
   } else {

@@ -74,10 +74,17 @@ struct RelayPath {
   std::uint64_t out_count = 0, in_count = 0;
 };
 
-// What only the Hello/Auth exchange needs: on the heap from the link's
-// transport coming up until it is ready, then freed.
+struct QueuedRequest {
+  Message request;
+  ReplyHandler handler;
+};
+
+// What a link needs only until it is ready: created with the link, freed once
+// the peer's Auth verifies (a ready link keeps none of it).
 struct LinkHandshake {
-  Nonce nonce{};             // ours, sent in our Hello
+  std::optional<NodeId> expected_peer;  // the node we dialled, when known
+  std::vector<QueuedRequest> queued;    // requests waiting for the handshake
+  Nonce nonce{};                        // ours, sent in our Hello
   Hash256 own_hello_hash{};  // SHA-256 of our Hello frame
   Hash256 peer_hello_hash{};
   PublicKey peer_key{};  // from the peer's Hello
@@ -95,13 +102,12 @@ struct Link {
   Millis last_in = 0;         // last frame received
   Millis last_out = 0;        // last frame sent
   Millis last_request = 0;    // last request or response (not keep-alive) either way
-  std::unique_ptr<LinkHandshake> handshake;  // set while phase == handshaking
+  std::unique_ptr<LinkHandshake> handshake;  // from add_link until ready (a ready link has none)
   // From the peer's Hello, kept for the link's life (its key and nonce are in `handshake`).
   bool hello_in = false;
   std::vector<std::string> peer_addresses;
   std::string peer_build_id;
   bool peer_dialable = false;  // this node can dial the peer (fixed once its Hello is in)
-  std::optional<NodeId> expected_peer;
   NodeId peer;
   Role role = Role::dht;
   std::uint16_t version = 0;
@@ -109,11 +115,6 @@ struct Link {
   bool ping_in_flight = false;
   std::uint32_t next_request_id = 1;
   DirectionCounters in, out;
-  struct Queued {
-    Message request;
-    ReplyHandler handler;
-  };
-  std::vector<Queued> queued;  // requests waiting for the handshake
   double routed_tokens = 0;    // per-link routed message rate limit (token bucket)
   Millis routed_refill_at = 0;
   // Rare, so behind pointers (every link would otherwise carry their bytes):
@@ -287,7 +288,8 @@ struct Engine::Impl {
   void handle_frame(Link& link, BytesView frame, Millis now);
   void handle_hello(Link& link, const Hello& hello, BytesView frame, Millis now);
   void handle_auth(Link& link, const Auth& auth, Millis now);
-  void on_ready(Link& link, Millis now);
+  void on_ready(Link& link, LinkHandshake& handshake,
+                Millis now);  // `handshake`: the link's, just taken from it
   // as_store: the query was a put's Store (an Error reply then means alive but refusing).
   void on_lookup_reply(std::uint64_t op_id, const NodeId& from, const ReplyOutcome& outcome, bool as_store,
                        Millis now);

@@ -283,7 +283,8 @@ void Engine::Impl::run_timers(Millis now) {
     if (what.first == CloseCode::handshake_timeout || what.first == CloseCode::unreachable) {
       if (cfg.metrics_enabled) ++metrics.handshakes_failed;
       record_refusal(describe(it->second), what.first, what.second, now);
-      if (it->second.expected_peer) table.record_failure(*it->second.expected_peer, now);
+      const auto& hs = it->second.handshake;
+      if (hs && hs->expected_peer) table.record_failure(*hs->expected_peer, now);
     }
     if (what.first == CloseCode::keepalive_timeout) table.record_failure(it->second.peer, now);
     close_link(id, what.first, what.second, now);

@@ -128,7 +128,8 @@ void Engine::Impl::open_relay(const NodeId& peer, std::size_t candidate, Millis 
                     link.outbound = true;
                     link.want_kept = true;
                     link.address = "relay:" + relay_node.hex() + "/" + peer.hex();
-                    link.expected_peer = peer;
+                    link.handshake = std::make_unique<LinkHandshake>();
+                    link.handshake->expected_peer = peer;
                     link.relay = std::make_unique<RelayPath>(RelayPath{via, relay_node, peer});
                     dialing_by_peer[peer] = id;
                     auto& stored = add_link(std::move(link));
@@ -195,7 +196,8 @@ void Engine::Impl::handle_relay_data(Link& link, RelayData& data, Millis now) {
     Link relayed_in;
     relayed_in.id = id;
     relayed_in.address = "relay:" + link.peer.hex() + "/" + data.peer.hex();
-    relayed_in.expected_peer = data.peer;
+    relayed_in.handshake = std::make_unique<LinkHandshake>();
+    relayed_in.handshake->expected_peer = data.peer;
     relayed_in.relay = std::make_unique<RelayPath>(RelayPath{link.id, link.peer, data.peer});
     auto& stored = add_link(std::move(relayed_in));
     if (cfg.metrics_enabled) ++metrics.relayed_links_opened;

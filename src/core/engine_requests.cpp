@@ -67,7 +67,7 @@ void Engine::Impl::request(const Contact& to, Message message, Millis now, Reply
     const Link* idlest = nullptr;
     for (const auto& [id, link] : links) {
       if (link.kept || (link.phase == Link::Phase::ready && !dialable(link))) continue;
-      bool busy = !link.queued.empty() || link.phase != Link::Phase::ready;
+      bool busy = link.phase != Link::Phase::ready;  // its handshake may hold queued requests
       if (!busy) {
         auto first = pending.lower_bound({id, 0});
         busy = first != pending.end() && first->first.first == id;
@@ -88,10 +88,11 @@ void Engine::Impl::request(const Contact& to, Message message, Millis now, Reply
 
 void Engine::Impl::request_on_link(Link& link, Message message, Millis now, ReplyHandler handler) {
   if (link.phase != Link::Phase::ready) {
-    if (link.queued.size() >= kMaxQueuedPerDial) {
+    auto& queued = link.handshake->queued;  // a link that is not ready has its handshake record
+    if (queued.size() >= kMaxQueuedPerDial) {
       return handler(ReplyOutcome{nullptr, "too many requests waiting for the link to " + link.address}, now);
     }
-    link.queued.push_back(Link::Queued{std::move(message), std::move(handler)});
+    queued.push_back(QueuedRequest{std::move(message), std::move(handler)});
     return;
   }
   std::uint32_t rid = 0;
