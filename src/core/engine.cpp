@@ -188,6 +188,12 @@ void Engine::Impl::close_link(LinkId id, CloseCode code, const std::string& reas
   forget_link(id, "link closed: " + reason, now);
 }
 
+void Engine::Impl::forget_dial(const LinkHandshake& handshake, LinkId id) {
+  if (!handshake.expected_peer) return;
+  auto d = dialing_by_peer.find(*handshake.expected_peer);
+  if (d != dialing_by_peer.end() && d->second == id) dialing_by_peer.erase(d);
+}
+
 void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
   auto it = links.find(id);
   if (it == links.end()) return;
@@ -197,10 +203,7 @@ void Engine::Impl::forget_link(LinkId id, const std::string& why, Millis now) {
     auto r = ready_by_peer.find(link.peer);
     if (r != ready_by_peer.end() && r->second == id) ready_by_peer.erase(r);
   }
-  if (link.handshake && link.handshake->expected_peer) {
-    auto d = dialing_by_peer.find(*link.handshake->expected_peer);
-    if (d != dialing_by_peer.end() && d->second == id) dialing_by_peer.erase(d);
-  }
+  if (link.handshake) forget_dial(*link.handshake, id);
   if (link.handshake) {
     for (auto& queued : link.handshake->queued) queued.handler(ReplyOutcome{nullptr, why, true}, now);
   }
@@ -381,10 +384,7 @@ void Engine::Impl::on_ready(Link& link, LinkHandshake& handshake, Millis now) {
       auto queued = std::move(handshake.queued);
       handshake.queued.clear();
       LinkId other_id = other.id;
-      if (handshake.expected_peer) {
-        auto d = dialing_by_peer.find(*handshake.expected_peer);
-        if (d != dialing_by_peer.end() && d->second == id) dialing_by_peer.erase(d);
-      }
+      forget_dial(handshake, id);
       close_link(id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
       for (auto& q : queued) request_on_link(links.at(other_id), std::move(q.request), now, std::move(q.handler));
       return;

@@ -284,6 +284,8 @@ struct Engine::Impl {
   void send(Link& link, const Message& message, Millis now);
   void close_link(LinkId id, CloseCode code, const std::string& reason, Millis now);
   void forget_link(LinkId id, const std::string& why, Millis now);
+  // Drops the dialing_by_peer entry of link `id` (when it still names this link).
+  void forget_dial(const LinkHandshake& handshake, LinkId id);
   void record_refusal(const std::string& peer, CloseCode code, const std::string& reason, Millis now);
   void handle_frame(Link& link, BytesView frame, Millis now);
   void handle_hello(Link& link, const Hello& hello, BytesView frame, Millis now);
