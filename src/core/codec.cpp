@@ -469,6 +469,13 @@ class Reader {
     return true;
   }
 
+  bool addresses(Addresses& out, const FieldName& field) {
+    Addresses::List list;
+    if (!addresses(list, field)) return false;
+    out = std::move(list);
+    return true;
+  }
+
   bool finish(std::string_view message) {
     if (pos_ == frame_.size()) return true;
     return fail(DecodeErrorKind::trailing_bytes, std::to_string(frame_.size() - pos_) +

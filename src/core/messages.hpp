@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/addresses.hpp"
 #include "core/bytes.hpp"
 #include "core/crypto.hpp"
 #include "core/node_id.hpp"
@@ -48,10 +49,11 @@ using Nonce = std::array<std::uint8_t, 32>;
 
 // How to reach a node: its id, role and the addresses it listens on
 // (ws:// or wss:// URLs; empty for browsers and clients, which cannot be dialled).
+// Copying one shares its address list (core/addresses.hpp).
 struct Contact {
   NodeId id;
   Role role = Role::dht;
-  std::vector<std::string> addresses;
+  Addresses addresses;
   bool operator==(const Contact&) const = default;
 };
 

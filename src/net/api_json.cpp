@@ -60,7 +60,9 @@ json error_json(std::string_view message) { return json{{"ok", false}, {"error",
 std::string json_text(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json contact_json(const Contact& contact) {
-  return json{{"id", contact.id.hex()}, {"role", std::string(role_name(contact.role))}, {"addresses", contact.addresses}};
+  return json{{"id", contact.id.hex()},
+              {"role", std::string(role_name(contact.role))},
+              {"addresses", contact.addresses.list()}};
 }
 
 json health_json(const Status& status, const EngineConfig& config, Millis now) {
@@ -113,7 +115,7 @@ json peers_json(const Status& status, const std::vector<RoutingEntry>& routing, 
   for (const auto& e : routing) {
     table.push_back(json{{"id", e.contact.id.hex()},
                          {"role", std::string(role_name(e.contact.role))},
-                         {"addresses", e.contact.addresses},
+                         {"addresses", e.contact.addresses.list()},
                          {"last_seen_age_ms", age(now, e.last_seen)},
                          {"failures", e.failures}});
   }

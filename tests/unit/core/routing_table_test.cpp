@@ -354,7 +354,7 @@ TEST(RoutingTable, ReplacementCacheIsBoundedKeepsNewestAndUpdatesDuplicates) {
   f.table.ping_result(f.a1, false, 60);
   const RoutingEntry* promoted = f.table.find(r[1]);
   ASSERT_NE(promoted, nullptr);
-  EXPECT_EQ(promoted->contact.addresses, std::vector<std::string>{"ws://moved:9"});
+  EXPECT_EQ(promoted->contact.addresses.list(), std::vector<std::string>{"ws://moved:9"});
   EXPECT_EQ(f.table.replacement_count(), 2u);
   // Next promotion takes the newest remaining one: r3.
   for (int i = 0; i < RoutingTable::kMaxFailures; ++i) f.table.record_failure(f.a2, 70 + i);

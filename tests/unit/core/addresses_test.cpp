@@ -1,0 +1,43 @@
+// Contact addresses (core/addresses.hpp): copies share one immutable list.
+#include "core/addresses.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/messages.hpp"
+
+namespace yz {
+namespace {
+
+TEST(Addresses, CopiesShareTheListAndAssignmentReplacesItForOneCopyOnly) {
+  Contact a{NodeId{}, Role::dht, {"ws://127.0.0.1:9001/", "wss://example.org/n"}};
+  Contact b = a;
+  ASSERT_EQ(b.addresses.size(), 2u);
+  EXPECT_EQ(&a.addresses.list(), &b.addresses.list());  // shared, not copied
+  EXPECT_EQ(b.addresses[1], "wss://example.org/n");
+
+  b.addresses = {"ws://moved:9/"};
+  EXPECT_EQ(b.addresses.list(), std::vector<std::string>{"ws://moved:9/"});
+  EXPECT_EQ(a.addresses.list(), (std::vector<std::string>{"ws://127.0.0.1:9001/", "wss://example.org/n"}));
+  EXPECT_FALSE(a == b);
+}
+
+TEST(Addresses, EqualityIsByValueAndAnEmptyListIsNone) {
+  Addresses built_once = std::vector<std::string>{"ws://a:1/"};
+  Addresses built_twice{"ws://a:1/"};
+  EXPECT_TRUE(built_once == built_twice);
+  EXPECT_TRUE(built_once == std::vector<std::string>{"ws://a:1/"});
+
+  Addresses none;
+  Addresses emptied = std::vector<std::string>{};
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(none.size(), 0u);
+  EXPECT_TRUE(none == emptied);
+  EXPECT_TRUE(none == std::vector<std::string>{});
+  EXPECT_FALSE(none == built_once);
+  std::size_t visited = 0;
+  for ([[maybe_unused]] const auto& address : none) ++visited;
+  EXPECT_EQ(visited, 0u);
+}
+
+}  // namespace
+}  // namespace yz
