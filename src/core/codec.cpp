@@ -7,8 +7,10 @@
 
 #include <array>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -228,7 +230,7 @@ class Writer {
   void u64(std::uint64_t v) { put_le(v, 8); }
   void raw(BytesView bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
 
-  void text(const std::string& s, std::size_t limit, bool allow_empty, const FieldName& field) {
+  void text(std::string_view s, std::size_t limit, bool allow_empty, const FieldName& field) {
     BytesView view = as_bytes(s);
     require(check_text_length(view.size(), limit, allow_empty, field));
     require(check_utf8(view, field));
@@ -245,11 +247,11 @@ class Writer {
     require(check_count(n, limit, field));
     u8(static_cast<std::uint8_t>(n));
   }
-  void addresses(const std::vector<std::string>& addrs, const FieldName& field) {
+  template <typename List>  // std::vector<std::string> (Hello, DialRequest) or Addresses (Contact)
+  void addresses(const List& addrs, const FieldName& field) {
     count(addrs.size(), kMaxAddresses, field);
-    for (std::size_t i = 0; i < addrs.size(); ++i) {
-      text(addrs[i], kMaxAddressLength, false, field.at(static_cast<int>(i)));
-    }
+    int i = 0;
+    for (const auto& address : addrs) text(address, kMaxAddressLength, false, field.at(i++));
   }
   void role(Role r, const FieldName& field) {
     auto raw_role = static_cast<std::uint8_t>(r);
@@ -422,13 +424,20 @@ class Reader {
   }
 
   bool text(std::string& out, std::size_t limit, bool allow_empty, const FieldName& field) {
+    std::string_view view;
+    if (!text_view(view, limit, allow_empty, field)) return false;
+    out = std::string(view);
+    return true;
+  }
+  // The same checks; `out` points into the frame.
+  bool text_view(std::string_view& out, std::size_t limit, bool allow_empty, const FieldName& field) {
     std::uint16_t length = 0;
     if (!u16(length, field)) return false;
     if (!ok(check_text_length(length, limit, allow_empty, field))) return false;
     if (!need(length, field)) return false;
     BytesView view = frame_.subspan(pos_, length);
     if (!ok(check_utf8(view, field))) return false;
-    out = to_string(view);
+    out = std::string_view(reinterpret_cast<const char*>(view.data()), view.size());
     pos_ += length;
     return true;
   }
@@ -469,10 +478,15 @@ class Reader {
     return true;
   }
 
+  // A contact's addresses: views into the frame, copied once into the list's block.
   bool addresses(Addresses& out, const FieldName& field) {
-    Addresses::List list;
-    if (!addresses(list, field)) return false;
-    out = std::move(list);
+    std::uint8_t n = 0;
+    if (!count(n, kMaxAddresses, field)) return false;
+    std::array<std::string_view, kMaxAddresses> views;
+    for (int i = 0; i < n; ++i) {
+      if (!text_view(views[static_cast<std::size_t>(i)], kMaxAddressLength, false, field.at(i))) return false;
+    }
+    out = Addresses(std::span<const std::string_view>(views.data(), n));
     return true;
   }
 

@@ -32,7 +32,7 @@ ReachPlan plan_reach(const LocalTransports& self, const Contact& peer) {
       continue;
     }
     // A server address: browsers and servers alike dial it.
-    if (peer.role != Role::browser) return {ReachBy::dial, address};
+    if (peer.role != Role::browser) return {ReachBy::dial, std::string(address)};
   }
   if (!peer_webrtc) return {};
   if (self.webrtc) return {ReachBy::dial, webrtc_address(peer.id)};

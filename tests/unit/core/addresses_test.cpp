@@ -12,8 +12,9 @@ TEST(Addresses, CopiesShareTheListAndAssignmentReplacesItForOneCopyOnly) {
   Contact a{NodeId{}, Role::dht, {"ws://127.0.0.1:9001/", "wss://example.org/n"}};
   Contact b = a;
   ASSERT_EQ(b.addresses.size(), 2u);
-  EXPECT_EQ(&a.addresses.list(), &b.addresses.list());  // shared, not copied
+  EXPECT_EQ(a.addresses[1].data(), b.addresses[1].data());  // shared, not copied
   EXPECT_EQ(b.addresses[1], "wss://example.org/n");
+  EXPECT_EQ(b.addresses.front(), "ws://127.0.0.1:9001/");
 
   b.addresses = {"ws://moved:9/"};
   EXPECT_EQ(b.addresses.list(), std::vector<std::string>{"ws://moved:9/"});
@@ -35,8 +36,15 @@ TEST(Addresses, EqualityIsByValueAndAnEmptyListIsNone) {
   EXPECT_TRUE(none == std::vector<std::string>{});
   EXPECT_FALSE(none == built_once);
   std::size_t visited = 0;
-  for ([[maybe_unused]] const auto& address : none) ++visited;
+  for ([[maybe_unused]] auto address : none) ++visited;
   EXPECT_EQ(visited, 0u);
+  std::vector<std::string> seen;
+  for (auto address : built_twice) seen.emplace_back(address);
+  EXPECT_EQ(seen, built_twice.list());
+  Addresses with_empty_url{"", "ws://b:2/"};  // the codec refuses empty URLs; the list keeps them apart
+  EXPECT_EQ(with_empty_url.size(), 2u);
+  EXPECT_EQ(with_empty_url[0], "");
+  EXPECT_EQ(with_empty_url[1], "ws://b:2/");
 }
 
 }  // namespace

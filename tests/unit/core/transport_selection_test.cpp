@@ -59,7 +59,7 @@ TEST(TransportSelection, TableCoversEveryPair) {
       if (plan.how == ReachBy::dial) {
         const auto& peer = all[col].contact;
         bool browser_peer = peer.role == Role::browser;
-        EXPECT_EQ(plan.address, browser_peer ? webrtc_address(peer.id) : peer.addresses.front());
+        EXPECT_EQ(plan.address, browser_peer ? webrtc_address(peer.id) : std::string(peer.addresses.front()));
       }
     }
   }

@@ -216,7 +216,7 @@ void counters(Json& j, const DirectionCounters& c) {
 }
 
 void contact_json(Json& j, const Contact& c) {
-  j.open().key("id").str(c.id.hex()).key("role").str(role_name(c.role)).key("addresses").strings(c.addresses).close();
+  j.open().key("id").str(c.id.hex()).key("role").str(role_name(c.role)).key("addresses").strings(c.addresses.list()).close();
 }
 
 // ---- Config: "key=value" lines (seeds may repeat) --------------------------------
@@ -444,7 +444,7 @@ void status_json(Json& j, const Node& n, Millis now, bool detail) {
     j.key("routing_table").open_array();
     for (const auto& e : n.engine.routing_entries()) {
       j.item().open().key("id").str(e.contact.id.hex()).key("role").str(role_name(e.contact.role));
-      j.key("addresses").strings(e.contact.addresses);
+      j.key("addresses").strings(e.contact.addresses.list());
       j.key("last_seen_age_ms").num(age(now, e.last_seen)).key("failures").num(e.failures).close();
     }
     j.close_array();
