@@ -105,7 +105,7 @@ void Engine::Impl::record_refusal(const std::string& peer, CloseCode code, const
     it = it->peer == peer ? refusals.erase(it) : std::next(it);
   }
   refusals.push_back(PeerRefusal{now, peer, code, reason});
-  while (refusals.size() > kMaxRefusalsKept) refusals.pop_front();
+  if (refusals.size() > kMaxRefusalsKept) refusals.erase(refusals.begin());
 }
 
 LinkId Engine::Impl::dial(const std::string& address, std::optional<NodeId> expected, bool want_kept, bool seed,

@@ -2,7 +2,6 @@
 // One Impl holds all state of a node: links, pending requests, lookups,
 // routing table, value store. Every container here is bounded (DESIGN rule 8).
 #pragma once
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +10,7 @@
 
 #include "core/deadline_index.hpp"
 #include "core/engine.hpp"
+#include "core/fifo.hpp"
 #include "core/lookup.hpp"
 #include "core/registry.hpp"
 #include "core/routing_table.hpp"
@@ -240,10 +240,10 @@ struct Engine::Impl {
   std::map<std::pair<LinkId, std::uint32_t>, PendingRequest> pending;
   std::map<std::uint64_t, std::unique_ptr<LookupOp>> lookups;
   Registry registry{kMaxRegistrations};  // bootstrap role only
-  std::deque<PeerRefusal> refusals;
+  std::vector<PeerRefusal> refusals;     // oldest first, at most kMaxRefusalsKept
   std::map<NodeId, Millis> keep_refused_until;        // peers that closed our kept link as surplus
   std::map<RouteKey, RouteState> routes;              // routed messages seen recently
-  std::deque<std::pair<Millis, RouteKey>> route_order;  // routes in arrival order, for expiry
+  Fifo<std::pair<Millis, RouteKey>> route_order;      // routes in arrival order, for expiry
   std::vector<NodeId> announced_neighbours;            // the set last sent by announce_neighbours
   std::size_t retained_routed_bytes = 0;               // payload bytes held in RouteState::in_flight
   std::uint32_t next_routed_rid = 1;

@@ -59,7 +59,7 @@ RouteState& Engine::Impl::remember_route(const RouteKey& key, LinkId prev, Milli
     route_order.pop_front();
   }
   auto [it, inserted] = routes.try_emplace(key);
-  if (inserted) route_order.emplace_back(now, key);
+  if (inserted) route_order.push_back({now, key});
   it->second.prev = prev;
   return it->second;
 }

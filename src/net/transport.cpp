@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/fifo.hpp"
 #include "net/address.hpp"
 #include "net/ws_frame.hpp"
 
@@ -75,36 +76,6 @@ std::string remote_of(const Socket& socket) {
   auto ep = socket.remote_endpoint(ec);
   return ec ? std::string("unknown peer") : endpoint_text(ep);
 }
-
-// Frames waiting to be written on one link, oldest first. A vector with a read
-// index: an empty queue owns no memory (std::deque allocates ~600 bytes up
-// front, for every link, also the idle ones).
-template <class T>
-class FrameQueue {
- public:
-  bool empty() const { return head_ == items_.size(); }
-  std::size_t size() const { return items_.size() - head_; }
-  T& front() { return items_[head_]; }
-  T& at(std::size_t i) { return items_[head_ + i]; }
-  void push_back(T frame) { items_.push_back(std::move(frame)); }
-  void pop_front() {
-    items_[head_++] = T{};
-    if (empty()) {
-      clear();
-    } else if (head_ >= 64 && head_ * 2 >= items_.size()) {  // drop the written half
-      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
-    }
-  }
-  void clear() {
-    items_ = {};
-    head_ = 0;
-  }
-
- private:
-  std::vector<T> items_;
-  std::size_t head_ = 0;
-};
 
 std::chrono::milliseconds ms(Millis value) { return std::chrono::milliseconds(value); }
 
@@ -801,7 +772,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   std::uint64_t skip_ = 0;  // payload bytes of a refused (too large) frame still to drop
 
   // writing and closing
-  FrameQueue<OutFrame> queue_;
+  Fifo<OutFrame> queue_;  // frames waiting to be written, oldest first
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool close_sent_ = false;
