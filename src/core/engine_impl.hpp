@@ -105,7 +105,7 @@ struct Link {
   std::unique_ptr<LinkHandshake> handshake;  // from add_link until ready (a ready link has none)
   // From the peer's Hello, kept for the link's life (its key and nonce are in `handshake`).
   bool hello_in = false;
-  std::vector<std::string> peer_addresses;
+  Addresses peer_addresses;  // shared with the contacts made from this link
   std::string peer_build_id;
   bool peer_dialable = false;  // this node can dial the peer (fixed once its Hello is in)
   NodeId peer;
