@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,17 +42,28 @@ class Addresses {
 
   class Iterator {
    public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = std::string_view;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = std::string_view;
+    Iterator() = default;
     Iterator(const Addresses* list, std::size_t i) : list_(list), i_(i) {}
     std::string_view operator*() const { return (*list_)[i_]; }
     Iterator& operator++() {
       ++i_;
       return *this;
     }
+    Iterator operator++(int) {
+      Iterator before = *this;
+      ++i_;
+      return before;
+    }
     bool operator==(const Iterator& other) const { return i_ == other.i_; }
 
    private:
-    const Addresses* list_;
-    std::size_t i_;
+    const Addresses* list_ = nullptr;
+    std::size_t i_ = 0;
   };
   Iterator begin() const { return {this, 0}; }
   Iterator end() const { return {this, size()}; }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/messages.hpp"
 
 namespace yz {
@@ -38,6 +40,7 @@ TEST(Addresses, EqualityIsByValueAndAnEmptyListIsNone) {
   std::size_t visited = 0;
   for ([[maybe_unused]] auto address : none) ++visited;
   EXPECT_EQ(visited, 0u);
+  EXPECT_NE(std::find(built_twice.begin(), built_twice.end(), "ws://a:1/"), built_twice.end());
   std::vector<std::string> seen;
   for (auto address : built_twice) seen.emplace_back(address);
   EXPECT_EQ(seen, built_twice.list());
