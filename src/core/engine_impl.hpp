@@ -92,37 +92,39 @@ struct LinkHandshake {
 };
 
 struct Link {
+  // Fields are ordered by size so that the record packs without padding (one
+  // per link end, and a bridge holds thousands).
   LinkId id = 0;
-  bool outbound = false;
-  bool seed = false;          // dialled from EngineConfig::seeds
-  bool want_kept = false;     // dialled by the connection policy
   std::string address;
-  enum class Phase { dialing, handshaking, ready } phase = Phase::dialing;
   Millis opened_at = 0;
   Millis last_in = 0;         // last frame received
   Millis last_out = 0;        // last frame sent
   Millis last_request = 0;    // last request or response (not keep-alive) either way
   std::unique_ptr<LinkHandshake> handshake;  // from add_link until ready (a ready link has none)
   // From the peer's Hello, kept for the link's life (its key and nonce are in `handshake`).
-  bool hello_in = false;
   Addresses peer_addresses;  // shared with the contacts made from this link
   std::string peer_build_id;
-  bool peer_dialable = false;  // this node can dial the peer (fixed once its Hello is in)
   NodeId peer;
+  enum class Phase : std::uint8_t { dialing, handshaking, ready } phase = Phase::dialing;
   Role role = Role::dht;
-  std::uint16_t version = 0;
+  bool outbound = false;
+  bool seed = false;       // dialled from EngineConfig::seeds
+  bool want_kept = false;  // dialled by the connection policy
+  bool hello_in = false;
+  bool peer_dialable = false;  // this node can dial the peer (fixed once its Hello is in)
   bool kept = false;
   bool ping_in_flight = false;
+  bool draining = false;  // replaced by a direct link: closes once its requests are answered
+  std::uint16_t version = 0;
   std::uint32_t next_request_id = 1;
   DirectionCounters in, out;
   double routed_tokens = 0;    // per-link routed message rate limit (token bucket)
   Millis routed_refill_at = 0;
+  Millis last_routed_out = -1;  // a routed request was last forwarded on this link
   // Rare, so behind pointers (every link would otherwise carry their bytes):
   std::unique_ptr<RouteContext> route;  // set on the stand-in link of a routed request
   std::unique_ptr<RelayPath> relay;     // set on a link that runs through a relay server
-  bool draining = false;              // replaced by a direct link: closes once its requests are answered
-  Millis last_routed_out = -1;        // a routed request was last forwarded on this link
-  std::vector<NodeId> neighbours;     // the peer's kept links, from its last Neighbours (a routing hint)
+  std::vector<NodeId> neighbours;       // the peer's kept links, from its last Neighbours (a routing hint)
 };
 
 // Running counts of links by the categories the connection policy and the

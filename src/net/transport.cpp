@@ -191,7 +191,7 @@ class ConnectionSlot {
 // (docs/architecture.md, "What a link costs").
 class WsLink : public std::enable_shared_from_this<WsLink> {
  public:
-  enum class Phase { accepting, dialing, open, closing, done };
+  enum class Phase : std::uint8_t { accepting, dialing, open, closing, done };
 
   // Inbound: the HTTP session hands over its socket after reading an upgrade
   // request, with any bytes it read past the request.
@@ -750,6 +750,11 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   LinkId id_ = 0;
   Phase phase_;
   bool client_;  // this side dialled: it masks what it sends
+  // Flags of the reading and writing state below, kept here so the object packs.
+  bool fragmented_ = false;  // fragment_ holds the start of a message
+  bool writing_ = false;
+  bool close_sent_ = false;
+  bool peer_closed_ = false;
 
   // The opening handshake's state, on the heap and released once the link is
   // open (an open link keeps none of it).
@@ -768,15 +773,11 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
   // reading
   Bytes in_;        // the start of a frame not complete yet
   Bytes fragment_;  // a fragmented message being put together
-  bool fragmented_ = false;
   std::uint64_t skip_ = 0;  // payload bytes of a refused (too large) frame still to drop
 
   // writing and closing
   Fifo<OutFrame> queue_;  // frames waiting to be written, oldest first
   std::size_t queued_bytes_ = 0;
-  bool writing_ = false;
-  bool close_sent_ = false;
-  bool peer_closed_ = false;
   // Why the link ends: a dial cancelled before it opened, or the close under way.
   std::string note_;
 };
