@@ -48,6 +48,10 @@ inline constexpr Millis kSelfLookupBackoffMax = 8;
 // a newcomer needs one PeersRequest, and the server must not hold every
 // newcomer's link for query_link_idle.
 inline constexpr Millis kBootstrapLinkIdle = 10'000;
+// Query links dialled by a client or browser close after this idle time: a
+// server holds at most kMaxClientLinks links from them and never closes one
+// itself, so a client's minutes-long query links would fill it.
+inline constexpr Millis kClientQueryLinkIdle = 10'000;
 
 struct ReplyOutcome {
   const Message* reply = nullptr;  // response message, or nullptr on failure

@@ -37,7 +37,8 @@ void build_network(Harness& net, std::size_t dht_nodes, EngineConfig config = {}
 }
 
 // One operation on node i, run until it settles (or `ms` simulated ms pass).
-PutResult put_on(Harness& net, std::size_t i, std::string_view key, std::string_view value, Millis ms = 3'000) {
+PutResult put_on(Harness& net, std::size_t i, std::string_view key, std::string_view value,
+                 Millis ms = 3'000) {
   PutResult out;
   net[i].engine->put(as_bytes(key), to_bytes(value), 600, net.now(), [&](const PutResult& r) { out = r; });
   net.pump(i);
@@ -109,7 +110,8 @@ TEST(Engine, FindNodeReturnsTrueClosest) {
     ASSERT_TRUE(done);
     ASSERT_TRUE(got.ok) << got.error;
     auto expected = members;
-    std::sort(expected.begin(), expected.end(), [&](const NodeId& a, const NodeId& b) { return closer(target, a, b); });
+    std::sort(expected.begin(), expected.end(),
+              [&](const NodeId& a, const NodeId& b) { return closer(target, a, b); });
     expected.resize(20);
     std::vector<NodeId> ids;
     for (auto& c : got.closest) ids.push_back(c.id);
@@ -118,12 +120,52 @@ TEST(Engine, FindNodeReturnsTrueClosest) {
   }
 }
 
+// Servers hold at most kMaxClientLinks links from clients and never close
+// one themselves, so a client closes its own query links after
+// 10 s (kClientQueryLinkIdle) instead of query_link_idle (9 min): otherwise
+// clients that each write a value fill their servers, which then refuse the
+// next clients' Stores as surplus links (seen in the simulator's churn
+// scenario: values on fewer than k replicas).
+TEST(Engine, ClientQueryLinksCloseSoonServerQueryLinksStay) {
+  Harness net;
+  build_network(net, 30);
+  std::size_t client = net.size();
+  net.add(Role::client, {"mem://0", "mem://1"});
+  net.start(client);
+  net.run_for(30'000);
+  const std::size_t server = 5;
+  auto query_links = [&](std::size_t i) { return net[i].engine->status(net.now()).query_links; };
+  std::size_t client_before = query_links(client);
+  std::size_t server_before = query_links(server);
+
+  SeededRandom rng(11);
+  for (std::size_t i : {client, server}) {
+    for (int trial = 0; trial < 3; ++trial) {
+      NodeId target;
+      rng.fill(target.bytes.data(), target.bytes.size());
+      ASSERT_TRUE(find_on(net, i, target, 1'000).ok);
+    }
+  }
+  std::size_t client_after_lookups = query_links(client);
+  std::size_t server_after_lookups = query_links(server);
+  EXPECT_GT(client_after_lookups, client_before);
+  EXPECT_GT(server_after_lookups, server_before);
+
+  constexpr Millis kClientIdle = 10'000;  // kClientQueryLinkIdle (core/engine_impl.hpp)
+  net.run_for(kClientIdle + 2'000);       // both idle since
+  EXPECT_EQ(query_links(client), 0u) << "a client's idle query links must close after " << kClientIdle
+                                     << " ms";
+  EXPECT_GE(query_links(server), server_after_lookups - 1)
+      << "a server keeps its query links for query_link_idle";
+}
+
 TEST(Engine, PutThenGetFromEveryNodeAndSurviveCrashes) {
   Harness net;
   build_network(net, 10);
   net.run_for(20'000);
   PutResult put;
-  net[3].engine->put(as_bytes("colour"), to_bytes("blue"), 600, net.now(), [&](const PutResult& r) { put = r; });
+  net[3].engine->put(as_bytes("colour"), to_bytes("blue"), 600, net.now(),
+                     [&](const PutResult& r) { put = r; });
   net.pump(3);
   net.run_for(3'000);
   ASSERT_TRUE(put.ok) << put.error;
@@ -328,7 +370,8 @@ TEST(Engine, OversizedPutIsRefusedWithReason) {
   build_network(net, 2);
   net.run_for(5'000);
   PutResult r;
-  net[2].engine->put(as_bytes("big"), Bytes(kMaxValueSize + 1, 'x'), 60, net.now(), [&](const PutResult& p) { r = p; });
+  net[2].engine->put(as_bytes("big"), Bytes(kMaxValueSize + 1, 'x'), 60, net.now(),
+                     [&](const PutResult& p) { r = p; });
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("65536-byte limit"), std::string::npos) << r.error;
 }
@@ -465,7 +508,8 @@ TEST(Engine, RepublishReachesNodesThatJoinedAfterThePut) {
   build_network(net, 3, cfg);
   net.run_for(5'000);
   PutResult put;
-  net[2].engine->put(as_bytes("early"), to_bytes("bird"), 3600, net.now(), [&](const PutResult& r) { put = r; });
+  net[2].engine->put(as_bytes("early"), to_bytes("bird"), 3600, net.now(),
+                     [&](const PutResult& r) { put = r; });
   net.pump(2);
   net.run_for(2'000);
   ASSERT_TRUE(put.ok) << put.error;
@@ -480,7 +524,8 @@ TEST(Engine, RepublishReachesNodesThatJoinedAfterThePut) {
   }
   net.run_for(cfg.republish_interval + 5'000);
   for (std::size_t i = first_late; i < net.size(); ++i) {
-    EXPECT_EQ(net[i].engine->status(net.now()).stored_values, 1u) << "node " << i << " got no republished copy";
+    EXPECT_EQ(net[i].engine->status(net.now()).stored_values, 1u)
+        << "node " << i << " got no republished copy";
   }
 }
 
