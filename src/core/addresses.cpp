@@ -1,6 +1,7 @@
 // One heap block per address list (see addresses.hpp).
 #include "core/addresses.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -59,27 +60,15 @@ std::string_view Addresses::operator[](std::size_t i) const {
 }
 
 std::vector<std::string> Addresses::list() const {
-  std::vector<std::string> out;
-  out.reserve(size());
-  for (auto address : *this) out.emplace_back(address);
-  return out;
+  return {begin(), end()};
 }
 
 bool operator==(const Addresses& a, const Addresses& b) {
-  if (a.rep_ == b.rep_) return true;
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
+  return a.rep_ == b.rep_ || std::equal(a.begin(), a.end(), b.begin(), b.end());
 }
 
 bool operator==(const Addresses& a, const std::vector<std::string>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
 }
 
 }  // namespace yz

@@ -27,12 +27,13 @@ bool has_pending(const Engine::Impl& s, LinkId id) {
 }
 // Links to or from the bootstrap server carry one PeersRequest (or a
 // registration): they close soon, whatever query_link_idle says. So do the
-// query links of a client or browser (see kClientQueryLinkIdle).
+// query links of a node that does not listen, e.g. a client or browser (see
+// kClientQueryLinkIdle).
 Millis idle_limit(const Engine::Impl& s, const Link& link) {
   bool bootstrap = s.cfg.role == Role::bootstrap || link.role == Role::bootstrap;
   if (bootstrap) return std::min(s.cfg.query_link_idle, kBootstrapLinkIdle);
-  bool client_side = s.cfg.role == Role::client || s.cfg.role == Role::browser;
-  return client_side ? std::min(s.cfg.query_link_idle, kClientQueryLinkIdle) : s.cfg.query_link_idle;
+  // Not dialable by servers: they count and hold our links as client links.
+  return s.local.listens ? s.cfg.query_link_idle : std::min(s.cfg.query_link_idle, kClientQueryLinkIdle);
 }
 }  // namespace
 
