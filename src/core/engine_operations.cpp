@@ -19,6 +19,7 @@ void Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, Milli
   op->put = std::move(put);
   op->started = now;
   op->on_done = std::move(on_done);
+  if (kind == LookupOp::Kind::value) op->lookup.narrow_final_round();
   op->lookup.seed(table.closest(target, cfg.k, now));
   lookups.emplace(op_id, std::move(op));
   drive_lookup(op_id, now);
@@ -31,8 +32,8 @@ void Engine::Impl::drive_lookup(std::uint64_t op_id, Millis now) {
   if (op->driving) return;  // a synchronous failure inside request(): the outer loop continues
   op->driving = true;
   // A get needs any read quorum of the k closest, all of which hold a value a
-  // put placed: its first round goes to linked peers among them (no handshake
-  // before the first answer), and the rest of the lookup is as usual.
+  // put placed: each round goes to linked peers among them first (no
+  // handshake before their answer), see Lookup::narrow_final_round.
   std::function<bool(const NodeId&)> linked;
   if (op->kind == LookupOp::Kind::value)
     linked = [this](const NodeId& id) { return ready_by_peer.count(id) != 0; };

@@ -93,7 +93,10 @@ std::vector<Contact> Lookup::next_queries(const std::function<bool(const NodeId&
   // alpha in flight while replies bring closer nodes; once alpha replies in a
   // row brought nothing closer, the rest of the k nearest are asked at once
   // (Kademlia's final round), instead of k/alpha more sequential round trips.
-  const std::size_t limit = stalled_replies_ >= alpha_ ? k_ : alpha_;
+  // A narrow final round (value lookups) stays at alpha until alpha replies
+  // came back while converged.
+  const bool wide = converged() && (!narrow_final_ || converged_replies_ >= alpha_);
+  const std::size_t limit = wide ? k_ : alpha_;
   auto pick = [&](bool only_preferred) {
     std::size_t window = 0;
     for (auto& c : candidates_) {
@@ -107,7 +110,9 @@ std::vector<Contact> Lookup::next_queries(const std::function<bool(const NodeId&
       out.push_back(c.contact);
     }
   };
-  if (preferred && requests_ == 0) pick(true);  // the first round: preferred ones in the window first
+  // Preferred ones in the window first: on the first round, and on every
+  // round of a value lookup (all of the k nearest hold the value alike).
+  if (preferred && (requests_ == 0 || narrow_final_)) pick(true);
   pick(false);
   return out;
 }
@@ -117,6 +122,7 @@ void Lookup::on_reply(const NodeId& from, const std::vector<Contact>& closer_con
   if (c == nullptr || c->state != State::in_flight) return;  // late or duplicate
   c->state = State::answered;
   --in_flight_;
+  if (converged()) ++converged_replies_;
   const int depth = c->depth + 1;  // `c` is invalidated by the inserts below
   const Candidate* nearest_before = nearest_alive();
   const NodeId before = nearest_before ? nearest_before->contact.id : target_;
@@ -139,6 +145,7 @@ void Lookup::on_failure(const NodeId& from) {
   if (c == nullptr || c->state != State::in_flight) return;
   c->state = State::failed;
   --in_flight_;
+  if (converged()) ++converged_replies_;
   ++failures_;
   prune();
 }

@@ -1,7 +1,8 @@
 // One iterative Kademlia lookup as a pure state machine (no IO, no clock):
 // the engine asks for queries to send, reports replies and failures, and reads
 // the result. At most alpha queries are in flight until alpha replies in a row
-// bring nothing closer; then the rest of the k nearest are asked at once. The lookup terminates when
+// bring nothing closer; then the rest of the k nearest are asked at once (a
+// value lookup first asks only the nearest few, see narrow_final_round). The lookup terminates when
 // the k closest candidates not known to have failed have all answered, or when
 // nothing is left to ask, so it never contacts every node it hears of.
 #pragma once
@@ -20,9 +21,15 @@ class Lookup {
   // Initial candidates (usually the routing table's closest). Self is skipped.
   void seed(const std::vector<Contact>& contacts);
   // Candidates to query now, marked in flight; empty when waiting or done.
-  // On the first round, candidates among the k nearest for which `preferred`
-  // holds are asked before nearer ones (value lookups: peers with an open link).
+  // On the first round (on every round of a value lookup, see
+  // narrow_final_round), candidates among the k nearest for which `preferred`
+  // holds are asked before nearer ones (gets: peers with an open link).
   std::vector<Contact> next_queries(const std::function<bool(const NodeId&)>& preferred = nullptr);
+  // Value lookups: preferred candidates first in every round, and once the lookup converges, the alpha
+  // nearest unasked candidates (the likeliest holders of the value) are asked before the rest of the k
+  // nearest, which are asked at once only when alpha more replies have come back without ending the lookup. A
+  // get that lacks one vote then costs alpha requests instead of up to k, most of them new links.
+  void narrow_final_round() { narrow_final_ = true; }
   // `from` answered with `closer` contacts (duplicates and self ignored).
   void on_reply(const NodeId& from, const std::vector<Contact>& closer);
   // The query to `from` failed (timeout, error, link lost).
@@ -66,6 +73,8 @@ class Lookup {
   int requests_ = 0;
   int failures_ = 0;
   std::size_t stalled_replies_ = 0;  // consecutive replies that brought nothing closer
+  bool narrow_final_ = false;
+  std::size_t converged_replies_ = 0;  // replies and failures that came in while converged
 };
 
 }  // namespace yz
