@@ -334,6 +334,7 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     ws::MaskKey mask{};  // the dialling side's key, already applied to payload
     bool close = false;
     bool counted = false;  // a data frame, counted in queued_bytes_
+    bool raw = false;      // payload is the unsent end of a frame, header included (see write_now)
     Bytes payload;
   };
 
@@ -660,8 +661,40 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       ws::apply_mask(payload.data(), payload.size(), frame.mask);
     }
     frame.payload = std::move(payload);
+    if (!writing_ && queue_.empty() && !frame.close && write_now(frame)) return;
     queue_.push_back(std::move(frame));
     if (!writing_) write_next();
+  }
+
+  // A frame with nothing queued before it (the usual case: one request or
+  // reply on an idle link) goes straight to the socket, so it costs one
+  // send() and no queue entry, write operation or completion handler. What
+  // the socket does not take now stays in `frame` as raw bytes (header
+  // included) for the queue. False: queue the frame (whole or the rest).
+  bool write_now(OutFrame& frame) {
+    if (phase_ != Phase::open || !socket_.non_blocking()) return false;
+    std::array<std::uint8_t, ws::kMaxHeaderSize> head{};
+    const std::size_t head_size = ws::encode_header(head.data(), frame.opcode, true, frame.payload.size(),
+                                                    client_ ? &frame.mask : nullptr);
+    const std::array<asio::const_buffer, 2> parts{asio::buffer(head.data(), head_size),
+                                                  asio::buffer(frame.payload)};
+    error_code ec;
+    const std::size_t written = socket_.write_some(parts, ec);
+    if (ec) return false;  // would block, or an error the queued write will report
+    const std::size_t total = head_size + frame.payload.size();
+    if (frame.counted) queued_bytes_ -= frame.payload.size();
+    if (written == total) return true;
+    Bytes rest;
+    rest.reserve(total - written);
+    if (written < head_size)
+      rest.insert(rest.end(), head.begin() + static_cast<std::ptrdiff_t>(written),
+                  head.begin() + static_cast<std::ptrdiff_t>(head_size));
+    const std::size_t from = written > head_size ? written - head_size : 0;
+    rest.insert(rest.end(), frame.payload.begin() + static_cast<std::ptrdiff_t>(from), frame.payload.end());
+    frame.payload = std::move(rest);
+    frame.raw = true;
+    if (frame.counted) queued_bytes_ += frame.payload.size();
+    return false;
   }
 
   // Writes every queued frame up to and including a close frame in one call.
@@ -682,6 +715,10 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
     std::size_t used = 0;
     for (std::size_t i = 0; i < frames; ++i) {
       auto& f = queue_.at(i);
+      if (f.raw) {
+        buffers.emplace_back(f.payload.data(), f.payload.size());
+        continue;
+      }
       std::uint8_t* head = heads.data() + used;
       std::size_t size =
           ws::encode_header(head, f.opcode, true, f.payload.size(), client_ ? &f.mask : nullptr);
