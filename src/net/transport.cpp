@@ -275,13 +275,23 @@ class WsLink : public std::enable_shared_from_this<WsLink> {
       asio::post(socket_.get_executor(), [self = shared_from_this(), error] { self->finish(error); });
       return;
     }
-    hs_->resolver.emplace(socket_.get_executor());
     arm_timer(opt_->dial_timeout, [](WsLink& self) {
       if (self.phase_ != Phase::dialing || !self.hs_) return;
       self.hs_->timed_out = true;
       self.abort_dial();
     });
+    // A numeric host (the usual case between nodes) needs no resolver: asio
+    // would run getaddrinfo on its resolver thread and hand the result back.
+    error_code numeric;
+    const auto ip = asio::ip::make_address(hs_->url.host, numeric);
+    if (!numeric) {
+      hs_->stage = "connect";
+      socket_.async_connect(tcp::endpoint(ip, hs_->url.port),
+                            [self = shared_from_this()](error_code ec) { self->on_tcp_connected(ec); });
+      return;
+    }
     hs_->stage = "resolve";
+    hs_->resolver.emplace(socket_.get_executor());
     hs_->resolver->async_resolve(hs_->url.host, std::to_string(hs_->url.port),
                                  [self = shared_from_this()](error_code ec, Resolver::results_type results) {
                                    self->on_resolved(ec, std::move(results));
