@@ -27,7 +27,11 @@ auto position(List& list, const NodeId& target, const NodeId& id) {
 }  // namespace
 
 Lookup::Lookup(const NodeId& target, const NodeId& self, std::size_t k, std::size_t alpha)
-    : target_(target), self_(self), k_(std::max<std::size_t>(k, 1)), alpha_(std::max<std::size_t>(alpha, 1)) {}
+    : target_(target),
+      self_(self),
+      k_(std::max<std::size_t>(k, 1)),
+      alpha_(std::max<std::size_t>(alpha, 1)),
+      narrow_width_(alpha_) {}
 
 Lookup::Candidate* Lookup::find(const NodeId& id) {
   auto pos = position(candidates_, target_, id);
@@ -93,10 +97,10 @@ std::vector<Contact> Lookup::next_queries(const std::function<bool(const NodeId&
   // alpha in flight while replies bring closer nodes; once alpha replies in a
   // row brought nothing closer, the rest of the k nearest are asked at once
   // (Kademlia's final round), instead of k/alpha more sequential round trips.
-  // A narrow final round (value lookups) stays at alpha until alpha replies
-  // came back while converged.
-  const bool wide = converged() && (!narrow_final_ || converged_replies_ >= alpha_);
-  const std::size_t limit = wide ? k_ : alpha_;
+  // A narrow final round (value lookups) keeps its width until that many
+  // replies came back while converged.
+  const bool narrow = converged() && narrow_final_ && converged_replies_ < narrow_width_;
+  const std::size_t limit = narrow ? narrow_width_ : converged() ? k_ : alpha_;
   auto pick = [&](bool only_preferred) {
     std::size_t window = 0;
     for (auto& c : candidates_) {

@@ -6,6 +6,7 @@
 // the k closest candidates not known to have failed have all answered, or when
 // nothing is left to ask, so it never contacts every node it hears of.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <vector>
@@ -25,11 +26,17 @@ class Lookup {
   // narrow_final_round), candidates among the k nearest for which `preferred`
   // holds are asked before nearer ones (gets: peers with an open link).
   std::vector<Contact> next_queries(const std::function<bool(const NodeId&)>& preferred = nullptr);
-  // Value lookups: preferred candidates first in every round, and once the lookup converges, the alpha
-  // nearest unasked candidates (the likeliest holders of the value) are asked before the rest of the k
-  // nearest, which are asked at once only when alpha more replies have come back without ending the lookup. A
-  // get that lacks one vote then costs alpha requests instead of up to k, most of them new links.
+  // Value lookups: preferred candidates first in every round, and once the
+  // lookup converges, the final round starts narrow: only the nearest few
+  // unasked candidates (the likeliest holders of the value) are asked, and
+  // the rest of the k nearest at once only when as many more replies have
+  // come back without ending the lookup. A get lacking one vote then costs
+  // one or two requests instead of up to k, most of them new links.
   void narrow_final_round() { narrow_final_ = true; }
+  // Width of that narrow round (1..alpha, default alpha): a get sets the
+  // votes it still lacks, since each query to an unlinked candidate costs a
+  // signed handshake at both ends.
+  void set_narrow_width(std::size_t n) { narrow_width_ = std::clamp<std::size_t>(n, 1, alpha_); }
   // `from` answered with `closer` contacts (duplicates and self ignored).
   void on_reply(const NodeId& from, const std::vector<Contact>& closer);
   // The query to `from` failed (timeout, error, link lost).
@@ -74,6 +81,7 @@ class Lookup {
   int failures_ = 0;
   std::size_t stalled_replies_ = 0;  // consecutive replies that brought nothing closer
   bool narrow_final_ = false;
+  std::size_t narrow_width_ = 0;       // alpha unless set_narrow_width
   std::size_t converged_replies_ = 0;  // replies and failures that came in while converged
 };
 

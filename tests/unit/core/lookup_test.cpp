@@ -510,6 +510,20 @@ TEST(Lookup, ValueLookupWidensOnlyAfterANarrowFinalRound) {
   EXPECT_EQ(wide.size(), 3u);  // the rest of the window at once: 9, 10 and 11 (6 failed)
   EXPECT_EQ(lookup.in_flight(), 5u);
   EXPECT_EQ(lookup.requests(), 11);
+
+  // A get that lacks one vote narrows that round to one query, and widens
+  // after one reply that did not end it.
+  Lookup one_vote(target, self, 10, 3);
+  one_vote.narrow_final_round();
+  one_vote.set_narrow_width(1);
+  one_vote.seed(seeds);
+  for (const auto& c : one_vote.next_queries()) one_vote.on_reply(c.id, {});
+  auto single = one_vote.next_queries();
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(single[0].id.bytes[31], 4);
+  EXPECT_TRUE(one_vote.next_queries().empty());
+  one_vote.on_reply(single[0].id, {});
+  EXPECT_EQ(one_vote.next_queries().size(), 6u);  // 5..10: the rest of the window
 }
 
 // In a value lookup every round, not only the first, asks linked candidates
