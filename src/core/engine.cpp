@@ -334,6 +334,7 @@ void Engine::Impl::handle_hello(Link& link, const Hello& hello, BytesView frame,
   link.version = hi;
   link.handshake->peer_hello_hash = crypto.sha256(frame);
   send(link, Auth{signer.sign(auth_payload(hello.nonce, link.handshake->own_hello_hash))}, now);
+  for (auto& q : link.handshake->queued) send_early(link, q, now);
 }
 
 void Engine::Impl::handle_auth(Link& link, const Auth& auth, Millis now) {
@@ -443,6 +444,12 @@ void Engine::Impl::on_ready(Link& link, LinkHandshake& handshake, Millis now) {
     auto it = links.find(id);
     if (it == links.end()) {
       q.handler(ReplyOutcome{nullptr, "link closed before the request was sent", true}, now);
+      continue;
+    }
+    if (q.early_id != 0) {  // already sent behind our Auth: its answer is on the way
+      add_pending(id, q.early_id,
+                  PendingRequest{it->second.peer, type_of(q.request), now + cfg.request_timeout,
+                                 std::move(q.handler)});
       continue;
     }
     request_on_link(it->second, std::move(q.request), now, std::move(q.handler));

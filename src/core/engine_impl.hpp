@@ -81,6 +81,10 @@ struct RelayPath {
 struct QueuedRequest {
   Message request;
   ReplyHandler handler;
+  // Set when it went out before the link was ready, right behind this node's
+  // Auth (docs/protocol.md section 8): its request id on the link, registered
+  // as pending once the peer's Auth verifies. 0: not sent yet.
+  std::uint32_t early_id = 0;
 };
 
 // What a link needs only until it is ready: created with the link, freed once
@@ -325,6 +329,9 @@ struct Engine::Impl {
   // engine_requests.cpp: request/response tracking and the dispatch table
   void request(const Contact& to, Message message, Millis now, ReplyHandler handler);
   void request_on_link(Link& link, Message message, Millis now, ReplyHandler handler);
+  // Sends a queued DHT request on a link whose Hello is in (our Auth is out), before it is ready.
+  void send_early(Link& link, QueuedRequest& queued, Millis now);
+  std::uint32_t next_free_request_id(Link& link) const;
   void resolve(LinkId link, std::uint32_t request_id, const ReplyOutcome& outcome, Millis now);
   void fail_link_requests(LinkId link, const std::string& why, Millis now);
   void dispatch(Link& link, Message& message, Millis now);

@@ -93,14 +93,10 @@ void Engine::Impl::request_on_link(Link& link, Message message, Millis now, Repl
       return handler(ReplyOutcome{nullptr, "too many requests waiting for the link to " + link.address}, now);
     }
     queued.push_back(QueuedRequest{std::move(message), std::move(handler)});
+    if (link.hello_in) send_early(link, queued.back(), now);
     return;
   }
-  std::uint32_t rid = 0;
-  for (int attempts = 0; attempts < 4 && rid == 0; ++attempts) {
-    rid = link.next_request_id++;
-    if (link.next_request_id == 0) link.next_request_id = 1;
-    if (pending.count({link.id, rid})) rid = 0;
-  }
+  std::uint32_t rid = next_free_request_id(link);
   auto first = pending.lower_bound({link.id, 0});
   std::size_t on_link = 0;
   for (auto it = first; it != pending.end() && it->first.first == link.id; ++it) ++on_link;
@@ -112,6 +108,35 @@ void Engine::Impl::request_on_link(Link& link, Message message, Millis now, Repl
   if (type != MessageType::ping) link.last_request = now;
   add_pending(link.id, rid, PendingRequest{link.peer, type, now + cfg.request_timeout, std::move(handler)});
   send(link, message, now);
+}
+
+// 0 when four ids in a row are taken (the link is flooded with requests).
+std::uint32_t Engine::Impl::next_free_request_id(Link& link) const {
+  std::uint32_t rid = 0;
+  for (int attempts = 0; attempts < 4 && rid == 0; ++attempts) {
+    rid = link.next_request_id++;
+    if (link.next_request_id == 0) link.next_request_id = 1;
+    if (pending.count({link.id, rid})) rid = 0;
+  }
+  return rid;
+}
+
+// A request may follow this node's own Auth at once: the peer reads it only
+// after verifying that Auth, and its answer comes behind the peer's Auth, so
+// nothing is trusted early and a dial saves the round trip of waiting for the
+// peer's Auth. Only the DHT queries go early: if the link loses a duplicate
+// race they are sent again on the winner, which they survive unchanged.
+void Engine::Impl::send_early(Link& link, QueuedRequest& queued, Millis now) {
+  MessageType type = type_of(queued.request);
+  bool idempotent = type == MessageType::find_node || type == MessageType::find_value ||
+                    type == MessageType::store || type == MessageType::ping;
+  if (!idempotent || link.route || queued.early_id != 0) return;
+  std::uint32_t rid = next_free_request_id(link);
+  if (rid == 0) return;
+  set_request_id(queued.request, rid);
+  queued.early_id = rid;
+  if (type != MessageType::ping) link.last_request = now;
+  send(link, queued.request, now);
 }
 
 void Engine::Impl::resolve(LinkId link, std::uint32_t request_id, const ReplyOutcome& outcome, Millis now) {

@@ -159,6 +159,38 @@ TEST(Engine, ClientQueryLinksCloseSoonServerQueryLinksStay) {
       << "a server keeps its query links for query_link_idle";
 }
 
+// A request that waits for a new link goes out right behind the dialer's
+// Auth instead of after the peer's: with 5 ms links a ping over a fresh link
+// takes connect, Hello, Auth + Ping, Pong = 20 ms, not 25 ms. Every peer in the
+// table that has no link yet is pinged; each ping dials and is answered.
+TEST(Engine, RequestsOnANewLinkFollowTheDialersAuth) {
+  Harness net(5);
+  EngineConfig config;
+  config.query_link_idle = 1'000;  // the lookups' links close: table entries without a link
+  build_network(net, 20, config);
+  net.run_for(5'000);
+  const std::size_t from = 7;
+  auto status = net[from].engine->status(net.now());
+  std::set<NodeId> linked;
+  for (const auto& l : status.link_list) linked.insert(l.peer);
+  std::vector<NodeId> unlinked;
+  for (const auto& e : net[from].engine->routing_entries()) {
+    if (!linked.count(e.contact.id)) unlinked.push_back(e.contact.id);
+  }
+  ASSERT_FALSE(unlinked.empty());
+  auto opened_before = net[from].engine->metrics().links_opened;
+  for (const auto& peer : unlinked) {
+    std::optional<PingResult> result;
+    net[from].engine->ping(peer, net.now(), [&](const PingResult& r) { result = r; });
+    net.pump(from);
+    net.run_for(100);
+    ASSERT_TRUE(result.has_value());
+    EXPECT_TRUE(result->ok) << result->error;
+    EXPECT_EQ(result->rtt, 20) << "ping to " << peer.short_hex() << " over a new link";
+  }
+  EXPECT_EQ(net[from].engine->metrics().links_opened - opened_before, unlinked.size());
+}
+
 TEST(Engine, PutThenGetFromEveryNodeAndSurviveCrashes) {
   Harness net;
   build_network(net, 10);
