@@ -42,6 +42,22 @@ std::vector<NodeId> sorted_by_distance(std::vector<NodeId> ids, const NodeId& ta
   return ids;
 }
 
+// Contacts at XOR distance 1..n from the all-zero id.
+std::vector<Contact> at_distances(std::uint8_t n) {
+  std::vector<Contact> out;
+  for (std::uint8_t i = 1; i <= n; ++i) {
+    Contact c;
+    c.id.bytes[31] = i;
+    out.push_back(c);
+  }
+  return out;
+}
+NodeId all_ones() {
+  NodeId id;
+  id.bytes.fill(0xff);
+  return id;
+}
+
 // Ids at increasing distance from target: ladder[i] differs from target first at bit 200 - i.
 std::vector<NodeId> ladder(const NodeId& target, int n) {
   std::vector<NodeId> out;
@@ -455,15 +471,9 @@ TEST(Lookup, NearerCandidatesFoundLaterAreStillQueried) {
 }
 
 TEST(Lookup, StartsWithAlphaAndWidensOnceRepliesStopImproving) {
-  NodeId self;
-  self.bytes.fill(0xff);
-  NodeId target;  // all zero
-  std::vector<Contact> seeds;
-  for (std::uint8_t i = 1; i <= 10; ++i) {
-    Contact c;
-    c.id.bytes[31] = i;  // distance i from the target
-    seeds.push_back(c);
-  }
+  const NodeId self = all_ones();
+  const NodeId target;  // all zero
+  const auto seeds = at_distances(10);
   Lookup lookup(target, self, 8, 3);
   lookup.seed(seeds);
   auto first = lookup.next_queries();
@@ -479,15 +489,9 @@ TEST(Lookup, StartsWithAlphaAndWidensOnceRepliesStopImproving) {
 // only the alpha nearest unasked candidates, the likeliest holders of the
 // value, and the rest of the k nearest only after alpha more replies.
 TEST(Lookup, ValueLookupWidensOnlyAfterANarrowFinalRound) {
-  NodeId self;
-  self.bytes.fill(0xff);
-  NodeId target;  // all zero
-  std::vector<Contact> seeds;
-  for (std::uint8_t i = 1; i <= 14; ++i) {
-    Contact c;
-    c.id.bytes[31] = i;  // distance i from the target
-    seeds.push_back(c);
-  }
+  const NodeId self = all_ones();
+  const NodeId target;  // all zero
+  const auto seeds = at_distances(14);
   Lookup lookup(target, self, 10, 3);
   lookup.narrow_final_round();
   lookup.seed(seeds);
