@@ -33,10 +33,13 @@ void Engine::Impl::drive_lookup(std::uint64_t op_id, Millis now) {
   op->driving = true;
   // A get needs any read quorum of the k closest, all of which hold a value a
   // put placed: each round goes to linked peers among them first (no
-  // handshake before their answer), see Lookup::narrow_final_round.
+  // handshake before their answer), see Lookup::narrow_final_round. A put's
+  // first round does the same: it only finds the k closest, whose Stores
+  // then go out together (new links dialled in parallel, not one round each).
   std::function<bool(const NodeId&)> linked;
-  if (op->kind == LookupOp::Kind::value) {
+  if (op->kind == LookupOp::Kind::value || op->put)
     linked = [this](const NodeId& id) { return ready_by_peer.count(id) != 0; };
+  if (op->kind == LookupOp::Kind::value) {
     // A converged get asks only for the votes it still lacks (each may cost a handshake).
     if (cfg.get_quorum != 0)
       op->lookup.set_narrow_width(cfg.get_quorum - std::min(read_votes(*op, now), cfg.get_quorum - 1));
