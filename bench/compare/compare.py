@@ -554,14 +554,31 @@ class YzNet:
             # allocate) per node, like OpenDHT's in-process figure.
             count = self.n - 2
             rss, uss, pss = proc_mem_kb(self.shared.pid)
+            pool = HttpPool(2.0)
+            links = self.links_per_node(pool, [port for _, port, _ in self.nodes])
+            pool.close()
             return {"rss_kb": proc_anon_kb(self.shared.pid) / count, "uss_kb": uss / count, "pss_kb": pss / count,
-                    "process_rss_kb": rss, "layout": "shared"}
+                    "process_rss_kb": rss, "layout": "shared", "link_ends_per_node": links}
         m = [proc_mem_kb(pid) for _, _, pid in self.nodes]
         return {
             "rss_kb": sum(x[0] for x in m) / len(m),
             "uss_kb": sum(x[1] for x in m) / len(m),
             "pss_kb": sum(x[2] for x in m) / len(m),
         }
+
+    @staticmethod
+    def links_per_node(pool, ports):
+        """Mean links (kept + query) of the nodes at `ports`: memory per node
+        moves with them (each link end is a socket and its records)."""
+        ends = []
+        for port in ports:
+            try:
+                _, status, raw = pool.request(port, "GET", "/health")
+                h = json.loads(raw) if status == 200 else {}
+                ends.append(h.get("links", 0) + h.get("query_links", 0))
+            except Exception:  # a node that does not answer is left out
+                pass
+        return sum(ends) / len(ends) if ends else float("nan")
 
     def shared_process_memory(self, count):
         """Memory per node when yz nodes share one process, as OpenDHT's do:
@@ -594,12 +611,14 @@ class YzNet:
                 if healthy == 1 + count or time.perf_counter() > deadline:
                     break
                 time.sleep(0.25)
-            pool.close()
             time.sleep(self.args.settle)
             one, many = (proc_anon_kb(p.pid) for _, _, p in procs)
             rss_many = proc_mem_kb(procs[1][2].pid)[0]
+            links = self.links_per_node(pool, [first + 1 + i for i in range(count)])
+            pool.close()
             return {"kb_per_node": (many - one) / (count - 1), "nodes": count, "healthy": healthy,
-                    "anon_one_kb": one, "anon_many_kb": many, "rss_many_kb": rss_many}
+                    "anon_one_kb": one, "anon_many_kb": many, "rss_many_kb": rss_many,
+                    "link_ends_per_node": links}
         finally:
             for _, _, p in procs:
                 p.terminate()
@@ -716,8 +735,9 @@ def measure_size(n, args, workdir, rnd):
         res["mem_ready"] = {"yz": yz.memory(), "OpenDHT": odht.memory()}
         if args.yz_shared_nodes > 1:
             res["yz_shared"] = yz.shared_process_memory(args.yz_shared_nodes)
-            log("[%d nodes] yz nodes sharing one process: %.0f KiB per node (%d of %d healthy)" %
-                (n, res["yz_shared"]["kb_per_node"], res["yz_shared"]["healthy"], 1 + args.yz_shared_nodes))
+            log("[%d nodes] yz nodes sharing one process: %.0f KiB per node (%d of %d healthy, %.1f links per node)" %
+                (n, res["yz_shared"]["kb_per_node"], res["yz_shared"]["healthy"], 1 + args.yz_shared_nodes,
+                 res["yz_shared"]["link_ends_per_node"]))
             time.sleep(args.settle)
 
         yz.warm()
@@ -853,7 +873,8 @@ def figures(res, args):
         if m["yz"].get("layout") == "shared":
             rows.append(("memory per node %s, nodes sharing one process" % label, "KiB", "lower", m["yz"]["rss_kb"],
                          m["OpenDHT"]["inproc_kb_per_node"],
-                         "anonymous RSS / nodes of the process: yz-node --instances N-2 vs OpenDHT's in-process nodes"))
+                         "anonymous RSS / nodes of the process: yz-node --instances N-2 (%.1f links per node) vs "
+                         "OpenDHT's in-process nodes" % m["yz"].get("link_ends_per_node", float("nan"))))
             continue
         rows.append(("memory per node %s" % label, "KiB", "lower", m["yz"]["rss_kb"], m["OpenDHT"]["inproc_kb_per_node"],
                      "yz: VmRSS per process; OpenDHT: anonymous RSS growth / nodes of one process"))
@@ -865,8 +886,9 @@ def figures(res, args):
         sh = res["yz_shared"]
         rows.append(("memory per node at ready, nodes sharing one process", "KiB", "lower", sh["kb_per_node"],
                      res["mem_ready"]["OpenDHT"]["inproc_kb_per_node"],
-                     "anonymous RSS growth per node: yz-node --instances %d vs 1 (%d of %d healthy); OpenDHT: "
-                     "its in-process nodes" % (sh["nodes"], sh["healthy"], sh["nodes"] + 1)))
+                     "anonymous RSS growth per node: yz-node --instances %d vs 1 (%d of %d healthy, %.1f links "
+                     "per node); OpenDHT: its in-process nodes"
+                     % (sh["nodes"], sh["healthy"], sh["nodes"] + 1, sh.get("link_ends_per_node", float("nan")))))
     # yz-only context
     nan = float("nan")
     for p in (50, 99):
