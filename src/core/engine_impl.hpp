@@ -390,7 +390,6 @@ struct Engine::Impl {
   void drive_lookup(std::uint64_t op_id, Millis now);
   void finish_lookup(std::uint64_t op_id, Millis now);
   bool read_quorum_reached(const LookupOp& op, Millis now) const;
-  std::size_t read_votes(const LookupOp& op, Millis now) const;
   void start_self_lookup(Millis now);
   void replicate(const NodeId& key, std::uint64_t seq, std::uint32_t ttl_seconds, Bytes value,
                  Millis now, std::function<void(const PutResult&)> done);

@@ -19,7 +19,7 @@ void Engine::Impl::start_lookup(LookupOp::Kind kind, const NodeId& target, Milli
   op->put = std::move(put);
   op->started = now;
   op->on_done = std::move(on_done);
-  if (kind == LookupOp::Kind::value) op->lookup.narrow_final_round();
+  if (kind == LookupOp::Kind::value) op->lookup.prefer_in_every_round();
   op->lookup.seed(table.closest(target, cfg.k, now));
   lookups.emplace(op_id, std::move(op));
   drive_lookup(op_id, now);
@@ -33,17 +33,12 @@ void Engine::Impl::drive_lookup(std::uint64_t op_id, Millis now) {
   op->driving = true;
   // A get needs any read quorum of the k closest, all of which hold a value a
   // put placed: each round goes to linked peers among them first (no
-  // handshake before their answer), see Lookup::narrow_final_round. A put's
-  // first round does the same: it only finds the k closest, whose Stores
-  // then go out together (new links dialled in parallel, not one round each).
+  // handshake before their answer). A put's first round does the same: it
+  // only finds the k closest, whose Stores then go out together (new links
+  // dialled in parallel, not one round each).
   std::function<bool(const NodeId&)> linked;
   if (op->kind == LookupOp::Kind::value || op->put)
     linked = [this](const NodeId& id) { return ready_by_peer.count(id) != 0; };
-  if (op->kind == LookupOp::Kind::value) {
-    // A converged get asks only for the votes it still lacks (each may cost a handshake).
-    if (cfg.get_quorum != 0)
-      op->lookup.set_narrow_width(cfg.get_quorum - std::min(read_votes(*op, now), cfg.get_quorum - 1));
-  }
   for (auto queries = op->lookup.next_queries(linked); !queries.empty();
        queries = op->lookup.next_queries(linked)) {
     for (const auto& contact : queries) {
@@ -102,22 +97,15 @@ void Engine::Impl::on_lookup_reply(std::uint64_t op_id, const NodeId& from, cons
 // Enough nodes (this one counts when it holds the value) returned the newest
 // version seen so far: a newer one would have to have missed all of them.
 bool Engine::Impl::read_quorum_reached(const LookupOp& op, Millis now) const {
-  return cfg.get_quorum != 0 && op.best && read_votes(op, now) >= cfg.get_quorum;
-}
-
-// Nodes (this one included) that returned the newest version seen so far; 0
-// when there is none yet or this node holds a newer one (the lookup runs on).
-std::size_t Engine::Impl::read_votes(const LookupOp& op, Millis now) const {
-  const auto* local = store.get(op.lookup.target(), now);
-  if (!op.best) return local ? 1 : 0;
+  if (cfg.get_quorum == 0 || !op.best) return false;
   std::uint64_t newest = op.best->seq;
   std::size_t votes = 0;
-  if (local) {
-    if (local->seq > newest) return 0;
+  if (const auto* local = store.get(op.lookup.target(), now)) {
+    if (local->seq > newest) return false;  // this node holds a newer one: let the lookup run
     votes += local->seq == newest ? 1 : 0;
   }
   for (const auto& [id, seq] : op.seq_seen) votes += seq == newest ? 1 : 0;
-  return votes;
+  return votes >= cfg.get_quorum;
 }
 
 void Engine::Impl::finish_lookup(std::uint64_t op_id, Millis now) {

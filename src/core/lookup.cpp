@@ -30,8 +30,7 @@ Lookup::Lookup(const NodeId& target, const NodeId& self, std::size_t k, std::siz
     : target_(target),
       self_(self),
       k_(std::max<std::size_t>(k, 1)),
-      alpha_(std::max<std::size_t>(alpha, 1)),
-      narrow_width_(alpha_) {}
+      alpha_(std::max<std::size_t>(alpha, 1)) {}
 
 Lookup::Candidate* Lookup::find(const NodeId& id) {
   auto pos = position(candidates_, target_, id);
@@ -97,10 +96,7 @@ std::vector<Contact> Lookup::next_queries(const std::function<bool(const NodeId&
   // alpha in flight while replies bring closer nodes; once alpha replies in a
   // row brought nothing closer, the rest of the k nearest are asked at once
   // (Kademlia's final round), instead of k/alpha more sequential round trips.
-  // A narrow final round (value lookups) keeps its width until that many
-  // replies came back while converged.
-  const bool narrow = converged() && narrow_final_ && converged_replies_ < narrow_width_;
-  const std::size_t limit = narrow ? narrow_width_ : converged() ? k_ : alpha_;
+  const std::size_t limit = stalled_replies_ >= alpha_ ? k_ : alpha_;
   auto pick = [&](bool only_preferred) {
     std::size_t window = 0;
     for (auto& c : candidates_) {
@@ -114,9 +110,8 @@ std::vector<Contact> Lookup::next_queries(const std::function<bool(const NodeId&
       out.push_back(c.contact);
     }
   };
-  // Preferred ones in the window first: on the first round, and on every
-  // round of a value lookup (all of the k nearest hold the value alike).
-  if (preferred && (requests_ == 0 || narrow_final_)) pick(true);
+  // Preferred ones in the window first: on the first round, or on every round.
+  if (preferred && (requests_ == 0 || every_round_)) pick(true);
   pick(false);
   return out;
 }
@@ -126,7 +121,6 @@ void Lookup::on_reply(const NodeId& from, const std::vector<Contact>& closer_con
   if (c == nullptr || c->state != State::in_flight) return;  // late or duplicate
   c->state = State::answered;
   --in_flight_;
-  if (converged()) ++converged_replies_;
   const int depth = c->depth + 1;  // `c` is invalidated by the inserts below
   const Candidate* nearest_before = nearest_alive();
   const NodeId before = nearest_before ? nearest_before->contact.id : target_;
@@ -149,7 +143,6 @@ void Lookup::on_failure(const NodeId& from) {
   if (c == nullptr || c->state != State::in_flight) return;
   c->state = State::failed;
   --in_flight_;
-  if (converged()) ++converged_replies_;
   ++failures_;
   prune();
 }

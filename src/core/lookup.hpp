@@ -1,12 +1,10 @@
 // One iterative Kademlia lookup as a pure state machine (no IO, no clock):
 // the engine asks for queries to send, reports replies and failures, and reads
 // the result. At most alpha queries are in flight until alpha replies in a row
-// bring nothing closer; then the rest of the k nearest are asked at once (a
-// value lookup first asks only the nearest few, see narrow_final_round). The lookup terminates when
+// bring nothing closer; then the rest of the k nearest are asked at once. The lookup terminates when
 // the k closest candidates not known to have failed have all answered, or when
 // nothing is left to ask, so it never contacts every node it hears of.
 #pragma once
-#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <vector>
@@ -22,21 +20,13 @@ class Lookup {
   // Initial candidates (usually the routing table's closest). Self is skipped.
   void seed(const std::vector<Contact>& contacts);
   // Candidates to query now, marked in flight; empty when waiting or done.
-  // On the first round (on every round of a value lookup, see
-  // narrow_final_round), candidates among the k nearest for which `preferred`
-  // holds are asked before nearer ones (gets: peers with an open link).
+  // On the first round (on every round after prefer_in_every_round),
+  // candidates among the k nearest for which `preferred` holds are asked
+  // before nearer ones (gets: peers with an open link).
   std::vector<Contact> next_queries(const std::function<bool(const NodeId&)>& preferred = nullptr);
-  // Value lookups: preferred candidates first in every round, and once the
-  // lookup converges, the final round starts narrow: only the nearest few
-  // unasked candidates (the likeliest holders of the value) are asked, and
-  // the rest of the k nearest at once only when as many more replies have
-  // come back without ending the lookup. A get lacking one vote then costs
-  // one or two requests instead of up to k, most of them new links.
-  void narrow_final_round() { narrow_final_ = true; }
-  // Width of that narrow round (1..alpha, default alpha): a get sets the
-  // votes it still lacks, since each query to an unlinked candidate costs a
-  // signed handshake at both ends.
-  void set_narrow_width(std::size_t n) { narrow_width_ = std::clamp<std::size_t>(n, 1, alpha_); }
+  // Value lookups: all of the k nearest hold the value alike, so every round
+  // asks the preferred ones among them first, not only the first round.
+  void prefer_in_every_round() { every_round_ = true; }
   // `from` answered with `closer` contacts (duplicates and self ignored).
   void on_reply(const NodeId& from, const std::vector<Contact>& closer);
   // The query to `from` failed (timeout, error, link lost).
@@ -80,9 +70,7 @@ class Lookup {
   int requests_ = 0;
   int failures_ = 0;
   std::size_t stalled_replies_ = 0;  // consecutive replies that brought nothing closer
-  bool narrow_final_ = false;
-  std::size_t narrow_width_ = 0;       // alpha unless set_narrow_width
-  std::size_t converged_replies_ = 0;  // replies and failures that came in while converged
+  bool every_round_ = false;         // see prefer_in_every_round
 };
 
 }  // namespace yz

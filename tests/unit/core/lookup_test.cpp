@@ -485,51 +485,6 @@ TEST(Lookup, StartsWithAlphaAndWidensOnceRepliesStopImproving) {
   EXPECT_EQ(lookup.in_flight(), 5u);
 }
 
-// A value lookup (a get) that converges without its read quorum first asks
-// only the alpha nearest unasked candidates, the likeliest holders of the
-// value, and the rest of the k nearest only after alpha more replies.
-TEST(Lookup, ValueLookupWidensOnlyAfterANarrowFinalRound) {
-  const NodeId self = all_ones();
-  const NodeId target;  // all zero
-  const auto seeds = at_distances(14);
-  Lookup lookup(target, self, 10, 3);
-  lookup.narrow_final_round();
-  lookup.seed(seeds);
-  auto first = lookup.next_queries();
-  ASSERT_EQ(first.size(), 3u);
-  for (const auto& c : first) lookup.on_reply(c.id, {});  // converged: nothing closer
-  ASSERT_TRUE(lookup.converged());
-  auto narrow = lookup.next_queries();
-  ASSERT_EQ(narrow.size(), 3u);  // alpha, not the 7 left in the window
-  EXPECT_EQ(narrow[0].id.bytes[31], 4);
-  EXPECT_EQ(narrow[2].id.bytes[31], 6);
-  lookup.on_reply(narrow[0].id, {});
-  auto slide = lookup.next_queries();  // still alpha in flight
-  ASSERT_EQ(slide.size(), 1u);
-  EXPECT_EQ(slide[0].id.bytes[31], 7);
-  lookup.on_reply(narrow[1].id, {});
-  EXPECT_EQ(lookup.next_queries().size(), 1u);
-  lookup.on_failure(narrow[2].id);  // the third reply since converging (a failure counts)
-  auto wide = lookup.next_queries();
-  EXPECT_EQ(wide.size(), 3u);  // the rest of the window at once: 9, 10 and 11 (6 failed)
-  EXPECT_EQ(lookup.in_flight(), 5u);
-  EXPECT_EQ(lookup.requests(), 11);
-
-  // A get that lacks one vote narrows that round to one query, and widens
-  // after one reply that did not end it.
-  Lookup one_vote(target, self, 10, 3);
-  one_vote.narrow_final_round();
-  one_vote.set_narrow_width(1);
-  one_vote.seed(seeds);
-  for (const auto& c : one_vote.next_queries()) one_vote.on_reply(c.id, {});
-  auto single = one_vote.next_queries();
-  ASSERT_EQ(single.size(), 1u);
-  EXPECT_EQ(single[0].id.bytes[31], 4);
-  EXPECT_TRUE(one_vote.next_queries().empty());
-  one_vote.on_reply(single[0].id, {});
-  EXPECT_EQ(one_vote.next_queries().size(), 6u);  // 5..10: the rest of the window
-}
-
 // In a value lookup every round, not only the first, asks linked candidates
 // inside the window before unlinked nearer ones: all of the k nearest hold
 // the value, and a linked one answers without a handshake.
@@ -542,7 +497,7 @@ TEST(Lookup, ValueLookupPrefersLinkedCandidatesInEveryRound) {
   auto preferred = [&](const NodeId& id) { return linked.count(id) != 0; };
 
   Lookup get(target, self, 6, 2);
-  get.narrow_final_round();
+  get.prefer_in_every_round();
   get.seed(contacts(near));
   EXPECT_EQ(ids_of(get.next_queries(preferred)), (std::vector<NodeId>{near[3], near[4]}));
   get.on_reply(near[3], {});
@@ -556,7 +511,7 @@ TEST(Lookup, ValueLookupPrefersLinkedCandidatesInEveryRound) {
   find.on_reply(near[3], {});
   EXPECT_EQ(ids_of(find.next_queries(preferred)), std::vector<NodeId>{near[0]});
   Lookup get2(target, self, 6, 2);
-  get2.narrow_final_round();
+  get2.prefer_in_every_round();
   get2.seed(contacts(near));
   EXPECT_EQ(ids_of(get2.next_queries(preferred)), (std::vector<NodeId>{near[3], near[4]}));
   get2.on_reply(near[3], {});
