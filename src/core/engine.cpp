@@ -393,7 +393,17 @@ void Engine::Impl::on_ready(Link& link, LinkHandshake& handshake, Millis now) {
       set_kept(link, other.kept || other.want_kept);
       LinkId other_id = other.id;
       ready_by_peer[link.peer] = id;
-      close_link(other_id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
+      auto first = pending.lower_bound({other_id, 0});
+      if (first != pending.end() && first->first.first == other_id) {
+        // Requests already sent on the loser (e.g. right behind its Auth)
+        // are answered there: it closes once they are (see resolve).
+        other.draining = true;
+        set_kept(other, false);
+        touch(other_id);
+      } else {
+        close_link(other_id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)",
+                   now);
+      }
     }
   }
   ready_by_peer[link.peer] = id;

@@ -149,6 +149,14 @@ void Engine::Impl::resolve(LinkId link, std::uint32_t request_id, const ReplyOut
   pending.erase(it);
   touch(link);  // no request left: an idle query link starts its idle timer
   handler(outcome, now);
+  // A direct link that lost a duplicate race closes once its last request is
+  // answered (relayed links drain in relay_maintenance).
+  auto l = links.find(link);
+  if (l == links.end() || !l->second.draining || l->second.relay) return;
+  auto next = pending.lower_bound({link, 0});
+  if (next == pending.end() || next->first.first != link) {
+    close_link(link, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
+  }
 }
 
 void Engine::Impl::fail_link_requests(LinkId link, const std::string& why, Millis now) {

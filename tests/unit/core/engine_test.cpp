@@ -191,6 +191,56 @@ TEST(Engine, RequestsOnANewLinkFollowTheDialersAuth) {
   EXPECT_EQ(net[from].engine->metrics().links_opened - opened_before, unlinked.size());
 }
 
+// Two nodes that ping each other at the same moment dial each other: both
+// pings go out behind the dialers' Auths and one of the two links loses the
+// duplicate race. A ping already pending on the loser is answered there
+// (the loser drains, then closes), so both pings succeed and one link remains.
+TEST(Engine, RequestsPendingOnALinkThatLosesADuplicateRaceAreStillAnswered) {
+  Harness net(5);
+  EngineConfig config;
+  config.query_link_idle = 1'000;
+  build_network(net, 20, config);
+  net.run_for(5'000);
+  auto links_to = [&](std::size_t i, const NodeId& peer) {
+    std::size_t n = 0;
+    for (const auto& l : net[i].engine->status(net.now()).link_list) n += l.peer == peer ? 1 : 0;
+    return n;
+  };
+  auto in_table = [&](std::size_t i, const NodeId& peer) {
+    for (const auto& e : net[i].engine->routing_entries()) {
+      if (e.contact.id == peer) return true;
+    }
+    return false;
+  };
+  std::optional<std::pair<std::size_t, std::size_t>> pair;
+  for (std::size_t a = 2; a < net.size() && !pair; ++a) {
+    for (std::size_t b = a + 1; b < net.size() && !pair; ++b) {
+      const NodeId ia = net[a].engine->id(), ib = net[b].engine->id();
+      if (in_table(a, ib) && in_table(b, ia) && links_to(a, ib) == 0 && links_to(b, ia) == 0) pair = {a, b};
+    }
+  }
+  ASSERT_TRUE(pair.has_value()) << "no two nodes know each other without a link";
+  auto [a, b] = *pair;
+  const std::size_t kDuplicate = static_cast<std::size_t>(CloseCode::duplicate_link) - 4000;
+  auto duplicates = [&] {
+    return net[a].engine->metrics().closes_sent[kDuplicate] +
+           net[b].engine->metrics().closes_sent[kDuplicate];
+  };
+  auto duplicates_before = duplicates();
+  std::optional<PingResult> from_a, from_b;
+  net[a].engine->ping(net[b].engine->id(), net.now(), [&](const PingResult& r) { from_a = r; });
+  net[b].engine->ping(net[a].engine->id(), net.now(), [&](const PingResult& r) { from_b = r; });
+  net.pump(a);
+  net.pump(b);
+  net.run_for(200);
+  ASSERT_TRUE(from_a && from_b);
+  EXPECT_TRUE(from_a->ok) << from_a->error;
+  EXPECT_TRUE(from_b->ok) << from_b->error;
+  EXPECT_GT(duplicates(), duplicates_before) << "the two dials should have raced";
+  EXPECT_EQ(links_to(a, net[b].engine->id()), 1u);
+  EXPECT_EQ(links_to(b, net[a].engine->id()), 1u);
+}
+
 TEST(Engine, PutThenGetFromEveryNodeAndSurviveCrashes) {
   Harness net;
   build_network(net, 10);
