@@ -373,9 +373,7 @@ void Engine::Impl::on_ready(Link& link, LinkHandshake& handshake, Millis now) {
       // what is already in flight on it, then closes when quiet (nothing is lost).
       if (cfg.metrics_enabled) ++metrics.relayed_links_upgraded;
       set_kept(link, other.kept || other.want_kept || link.kept);
-      other.draining = true;
-      set_kept(other, false);
-      touch(other.id);
+      drain(other);
       log(LogLevel::info, "direct link to " + link.peer.short_hex() + " replaces the relay through " +
                               other.relay->relay_node.short_hex());
     } else if (!new_wins) {
@@ -386,23 +384,17 @@ void Engine::Impl::on_ready(Link& link, LinkHandshake& handshake, Millis now) {
       handshake.queued.clear();
       LinkId other_id = other.id;
       forget_dial(handshake, id);
-      close_link(id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
+      close_link(id, CloseCode::duplicate_link, kDuplicateLinkReason, now);
       for (auto& q : queued) request_on_link(links.at(other_id), std::move(q.request), now, std::move(q.handler));
       return;
     } else {
       set_kept(link, other.kept || other.want_kept);
       LinkId other_id = other.id;
       ready_by_peer[link.peer] = id;
-      auto first = pending.lower_bound({other_id, 0});
-      if (first != pending.end() && first->first.first == other_id) {
-        // Requests already sent on the loser (e.g. right behind its Auth)
-        // are answered there: it closes once they are (see resolve).
-        other.draining = true;
-        set_kept(other, false);
-        touch(other_id);
+      if (has_pending(other_id)) {
+        drain(other);  // requests already sent on the loser (e.g. behind its Auth) are answered there
       } else {
-        close_link(other_id, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)",
-                   now);
+        close_link(other_id, CloseCode::duplicate_link, kDuplicateLinkReason, now);
       }
     }
   }

@@ -52,6 +52,8 @@ inline constexpr Millis kBootstrapLinkIdle = 10'000;
 // server holds at most kMaxClientLinks links from them and never closes one
 // itself, so a client's minutes-long query links would fill it.
 inline constexpr Millis kClientQueryLinkIdle = 10'000;
+// Why the loser of two links to one peer closes (docs/protocol.md section 9).
+inline constexpr const char* kDuplicateLinkReason = "another link to this peer won (lower dialer id)";
 
 struct ReplyOutcome {
   const Message* reply = nullptr;  // response message, or nullptr on failure
@@ -332,6 +334,10 @@ struct Engine::Impl {
   // Sends a queued DHT request on a link whose Hello is in (our Auth is out), before it is ready.
   void send_early(Link& link, QueuedRequest& queued, Millis now);
   std::uint32_t next_free_request_id(Link& link) const;
+  bool has_pending(LinkId link) const;  // requests on this link wait for an answer
+  // The link stops taking new requests and is no longer kept; it closes once
+  // the requests already on it are answered.
+  void drain(Link& link);
   void resolve(LinkId link, std::uint32_t request_id, const ReplyOutcome& outcome, Millis now);
   void fail_link_requests(LinkId link, const std::string& why, Millis now);
   void dispatch(Link& link, Message& message, Millis now);

@@ -21,10 +21,6 @@ namespace {
 bool is_query_link(const Engine::Impl& s, const Link& link) {
   return link.phase == Link::Phase::ready && !link.kept && (s.dialable(link) || link.role == Role::bootstrap);
 }
-bool has_pending(const Engine::Impl& s, LinkId id) {
-  auto it = s.pending.lower_bound({id, 0});
-  return it != s.pending.end() && it->first.first == id;
-}
 // Links to or from the bootstrap server carry one PeersRequest (or a
 // registration): they close soon, whatever query_link_idle says. So do the
 // query links of a node that does not listen, e.g. a client or browser (see
@@ -263,7 +259,7 @@ void Engine::Impl::run_timers(Millis now) {
         break;
       case Link::Phase::ready:
         if (is_query_link(*this, link)) {
-          if (now - link.last_request >= idle_limit(*this, link) && !has_pending(*this, id)) {
+          if (now - link.last_request >= idle_limit(*this, link) && !has_pending(id)) {
             to_close.push_back({id, {CloseCode::surplus_link, "idle query link"}});
           }
         } else if (now - link.last_in >= cfg.keepalive_timeout && !link.outbound) {
@@ -328,7 +324,7 @@ Millis Engine::Impl::link_deadline(const Link& link) const {
     case Link::Phase::handshaking: return link.opened_at + cfg.handshake_timeout;
     case Link::Phase::ready:
       if (is_query_link(*this, link)) {
-        return has_pending(*this, link.id) ? kNever : link.last_request + idle_limit(*this, link);
+        return has_pending(link.id) ? kNever : link.last_request + idle_limit(*this, link);
       } else {
         return link.last_in + (pings(link) ? cfg.keepalive_interval : cfg.keepalive_timeout);
       }

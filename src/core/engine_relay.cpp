@@ -272,8 +272,7 @@ void Engine::Impl::relay_maintenance(Millis now) {
   for (const auto& [id, link] : links) {
     if (!link.relay || link.phase != Link::Phase::ready) continue;
     if (link.draining) {
-      auto first = pending.lower_bound({id, 0});
-      bool busy = first != pending.end() && first->first.first == id;
+      bool busy = has_pending(id);
       bool quiet = now - link.last_in >= cfg.request_timeout && now - link.last_out >= cfg.request_timeout;
       if (!busy && quiet) drained.push_back(id);
       continue;

@@ -67,11 +67,8 @@ void Engine::Impl::request(const Contact& to, Message message, Millis now, Reply
     const Link* idlest = nullptr;
     for (const auto& [id, link] : links) {
       if (link.kept || (link.phase == Link::Phase::ready && !dialable(link))) continue;
-      bool busy = link.phase != Link::Phase::ready;  // its handshake may hold queued requests
-      if (!busy) {
-        auto first = pending.lower_bound({id, 0});
-        busy = first != pending.end() && first->first.first == id;
-      }
+      // Busy: requests wait for an answer on it, or in its handshake.
+      bool busy = link.phase != Link::Phase::ready || has_pending(id);
       if (!busy && (!idlest || link.last_request < idlest->last_request)) idlest = &link;
     }
     if (!idlest) {
@@ -152,11 +149,20 @@ void Engine::Impl::resolve(LinkId link, std::uint32_t request_id, const ReplyOut
   // A direct link that lost a duplicate race closes once its last request is
   // answered (relayed links drain in relay_maintenance).
   auto l = links.find(link);
-  if (l == links.end() || !l->second.draining || l->second.relay) return;
-  auto next = pending.lower_bound({link, 0});
-  if (next == pending.end() || next->first.first != link) {
-    close_link(link, CloseCode::duplicate_link, "another link to this peer won (lower dialer id)", now);
+  if (l != links.end() && l->second.draining && !l->second.relay && !has_pending(link)) {
+    close_link(link, CloseCode::duplicate_link, kDuplicateLinkReason, now);
   }
+}
+
+bool Engine::Impl::has_pending(LinkId link) const {
+  auto it = pending.lower_bound({link, 0});
+  return it != pending.end() && it->first.first == link;
+}
+
+void Engine::Impl::drain(Link& link) {
+  link.draining = true;
+  set_kept(link, false);
+  touch(link.id);
 }
 
 void Engine::Impl::fail_link_requests(LinkId link, const std::string& why, Millis now) {

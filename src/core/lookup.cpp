@@ -27,10 +27,7 @@ auto position(List& list, const NodeId& target, const NodeId& id) {
 }  // namespace
 
 Lookup::Lookup(const NodeId& target, const NodeId& self, std::size_t k, std::size_t alpha)
-    : target_(target),
-      self_(self),
-      k_(std::max<std::size_t>(k, 1)),
-      alpha_(std::max<std::size_t>(alpha, 1)) {}
+    : target_(target), self_(self), k_(std::max<std::size_t>(k, 1)), alpha_(std::max<std::size_t>(alpha, 1)) {}
 
 Lookup::Candidate* Lookup::find(const NodeId& id) {
   auto pos = position(candidates_, target_, id);
