@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 BUILD := build
 ASAN := build-asan
 
-.PHONY: all deps build build-asan test test-unit test-sim test-cluster demo bench bench-routing format tidy clean
+.PHONY: all deps build build-asan test test-unit test-sim test-cluster test-bench demo bench bench-routing format tidy clean
 
 all: build
 
@@ -28,11 +28,13 @@ build-asan: deps $(ASAN)/Makefile
 	cmake --build $(ASAN) -j$(JOBS) --target $(ASAN_TARGETS)
 
 # Unit and simulator tests under ASan+UBSan; cluster tests on the optimised
-# build; then the web package (WebAssembly core in Node.js and headless Chromium).
+# build; then the web package (WebAssembly core in Node.js and headless
+# Chromium); then the yz vs OpenDHT bench (its arithmetic, and one small run).
 test: build build-asan
 	cd $(ASAN) && ctest --output-on-failure -j$(JOBS) -L 'unit|sim'
 	cd $(BUILD) && ctest --output-on-failure -L cluster
 	YZ_BIN_DIR=$(CURDIR)/$(BUILD) web/scripts/test-all.sh
+	YZ_BIN_DIR=$(CURDIR)/$(BUILD) tests/bench/run.sh
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L unit
@@ -42,6 +44,9 @@ test-sim: build
 
 test-cluster: build
 	cd $(BUILD) && ctest --output-on-failure -L cluster
+
+test-bench: build
+	YZ_BIN_DIR=$(CURDIR)/$(BUILD) tests/bench/run.sh
 
 # A local network plus the browser demo page (web/scripts/demo.sh): open the
 # printed URL in two tabs and watch them link over WebRTC.
