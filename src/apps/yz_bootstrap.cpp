@@ -7,6 +7,7 @@
 
 #include "net/node_runtime.hpp"
 #include "net/node_settings.hpp"
+#include "net/open_files.hpp"
 
 int main(int argc, char** argv) {
   yz::net::NodeSettings s;
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "yz-bootstrap: %s\n", outcome.error.c_str());
     return 2;
   }
+  // Every newcomer's first link ends here: take every open file the process may have.
+  if (auto files = yz::net::raise_open_file_limit(); !files.error.empty()) outcome.warnings.push_back(files.error);
   yz::net::configure_logging(s.log_level);
   return yz::net::run_program(std::move(*outcome.options), outcome.warnings);
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "net/node_runtime.hpp"
+#include "net/open_files.hpp"
 #include "net/node_settings.hpp"
 
 int main(int argc, char** argv) {
@@ -94,6 +95,9 @@ int main(int argc, char** argv) {
   }
 
   auto outcome = yz::net::runtime_options_from(s, yz::net::Program::node);
+  auto files = yz::net::raise_open_file_limit();
+  if (!files.error.empty()) outcome.warnings.push_back(files.error);
+  if (files.soft != 0) yz::net::fit_open_files(outcome, files.soft);
   if (!outcome.options) {
     std::fprintf(stderr, "yz-node: %s\n", outcome.error.c_str());
     return 2;

@@ -164,4 +164,30 @@ SettingsOutcome runtime_options_from(const NodeSettings& s, Program program) {
   return out;
 }
 
+void fit_open_files(SettingsOutcome& out, std::uint64_t open_files) {
+  if (!out.options || out.options->engine.role == Role::bootstrap) return;
+  const std::uint64_t nodes = out.instances.empty() ? 1 : out.instances.size();
+  const EngineConfig& config = out.options->engine;
+  const std::uint64_t share = open_files > kOpenFilesPerProcess ? (open_files - kOpenFilesPerProcess) / nodes : 0;
+  const std::uint64_t fixed = kOpenFilesPerNode + config.max_links;
+  const std::string limit = "the open-file limit of " + std::to_string(open_files) + " (ulimit -n)";
+  if (share < fixed) {
+    out.error = std::to_string(nodes) + (nodes == 1 ? " node needs" : " nodes need") + " at least " +
+                std::to_string(kOpenFilesPerProcess + nodes * fixed) + " open files for their listeners and " +
+                std::to_string(config.max_links) + " kept links each, above " + limit +
+                ": raise the limit or run fewer nodes per process (--instances)";
+    out.options.reset();
+    out.instances.clear();
+    return;
+  }
+  const std::size_t fit = static_cast<std::size_t>(share - fixed);
+  if (fit >= config.max_query_links) return;
+  out.warnings.push_back(std::to_string(nodes) + (nodes == 1 ? " node shares " : " nodes share ") + limit +
+                         ": each keeps at most " + std::to_string(fit) + " query links instead of " +
+                         std::to_string(config.max_query_links) +
+                         " (--max-query-links); raise the limit to keep more");
+  out.options->engine.max_query_links = fit;
+  for (auto& one : out.instances) one.engine.max_query_links = fit;
+}
+
 }  // namespace yz::net

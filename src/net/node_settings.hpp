@@ -57,4 +57,18 @@ struct SettingsOutcome {
 
 SettingsOutcome runtime_options_from(const NodeSettings& settings, Program program);
 
+// Open files this process keeps for itself (standard streams, the event
+// loops' epoll and wake-up descriptors, logs), and per node for its listener
+// and HTTP API sessions, on top of its links.
+inline constexpr std::uint64_t kOpenFilesPerProcess = 128;
+inline constexpr std::uint64_t kOpenFilesPerNode = 9;
+
+// Fits the nodes of `out` into `open_files` descriptors (the process's
+// RLIMIT_NOFILE): each node's share, less kOpenFilesPerNode and its kept
+// links, bounds its query links. A lowered --max-query-links is a warning
+// naming the limit; a share too small even for the kept links is the error.
+// Links from browsers and clients (at most 256 per node) are not budgeted:
+// past the limit the node's accept fails and retries, and says so.
+void fit_open_files(SettingsOutcome& out, std::uint64_t open_files);
+
 }  // namespace yz::net

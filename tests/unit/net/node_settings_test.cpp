@@ -170,5 +170,63 @@ TEST(NodeSettings, BootstrapProgramHasTheBootstrapRole) {
   EXPECT_TRUE(out.options->engine.seeds.empty());
 }
 
+// The limit in these tests is the one that made a 498-node process refuse
+// connections before query links were budgeted: 20,000 open files.
+TEST(NodeSettings, QueryLinksOfNodesSharingAProcessFitItsOpenFiles) {
+  NodeSettings s;
+  s.role = "genesis";
+  s.instances = 498;
+  s.listen = "127.0.0.1:20000";
+  auto out = runtime_options_from(s, Program::node);
+  ASSERT_TRUE(out.options) << out.error;
+  fit_open_files(out, 20'000);
+  ASSERT_TRUE(out.options) << out.error;
+  // (20000 - 128) / 498 = 39 per node, less 9 (listener, HTTP) and 8 kept links.
+  for (const auto& one : out.instances) EXPECT_EQ(one.engine.max_query_links, 22u);
+  EXPECT_EQ(out.options->engine.max_query_links, 22u);
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_EQ(out.warnings[0],
+            "498 nodes share the open-file limit of 20000 (ulimit -n): each keeps at most 22 query links instead of "
+            "128 (--max-query-links); raise the limit to keep more");
+  // All of them at most the limit, with every link open.
+  std::uint64_t most = kOpenFilesPerProcess + 498 * (kOpenFilesPerNode + 8 + 22);
+  EXPECT_LE(most, 20'000u);
+}
+
+TEST(NodeSettings, ANodeWithRoomForItsQueryLinksIsLeftAlone) {
+  NodeSettings s;
+  s.role = "genesis";
+  auto out = runtime_options_from(s, Program::node);
+  fit_open_files(out, 1024);  // Debian's default soft limit
+  ASSERT_TRUE(out.options);
+  EXPECT_EQ(out.options->engine.max_query_links, 128u);
+  EXPECT_TRUE(out.warnings.empty());
+  s.instances = 5;
+  s.max_query_links = 0;  // routes instead of dialling: nothing to lower
+  out = runtime_options_from(s, Program::node);
+  fit_open_files(out, 300);
+  ASSERT_TRUE(out.options) << out.error;
+  EXPECT_TRUE(out.warnings.empty());
+}
+
+TEST(NodeSettings, TooManyNodesForTheOpenFileLimitIsAnErrorNamingTheFix) {
+  NodeSettings s;
+  s.role = "genesis";
+  s.instances = 1000;
+  auto out = runtime_options_from(s, Program::node);
+  fit_open_files(out, 10'000);
+  EXPECT_FALSE(out.options);
+  EXPECT_TRUE(out.instances.empty());
+  EXPECT_EQ(out.error,
+            "1000 nodes need at least 17128 open files for their listeners and 8 kept links each, above the "
+            "open-file limit of 10000 (ulimit -n): raise the limit or run fewer nodes per process (--instances)");
+  // The bootstrap server has no query links to budget.
+  NodeSettings b;
+  b.listen = kDefaultBootstrapListen;
+  out = runtime_options_from(b, Program::bootstrap);
+  fit_open_files(out, 64);
+  EXPECT_TRUE(out.options);
+}
+
 }  // namespace
 }  // namespace yz::net
