@@ -380,7 +380,7 @@ class YzNet:
         self.ready_s = None
         self.pool = HttpPool(args.http_timeout)
         self.up_output = ""
-        self.shared = None     # layout "shared": the yz-node --instances process
+        self.shared = []       # layout "shared": the yz-node --instances processes
         self.all_but_genesis_s = float("nan")
         self.ready_trace = []
 
@@ -392,7 +392,7 @@ class YzNet:
         # nodes too, but exist to onboard browsers); plus the bootstrap server.
         # Layout "shared": the cluster is the bootstrap server and the genesis,
         # and the N-1 dht nodes run in one `yz-node --instances` process.
-        self.shared = None
+        self.shared = []
         if self.args.yz_layout == "shared":
             return self.start_shared()
         cmd = [os.path.join(self.bin, "yz"), "cluster", "up", "--nodes", str(self.n - 1), "--bridges", "0",
@@ -441,17 +441,26 @@ class YzNet:
         if r.returncode != 0:
             raise RuntimeError("yz cluster up failed (exit %d):\n%s" % (r.returncode, self.up_output[-4000:]))
         self.read_cluster_state()
+        # At most --yz-per-process nodes per process, as OpenDHT's runners are
+        # split: every link is an open file, and one process's limit is shared.
         first = self.port_base + 3
         count = self.n - 2
-        cmd = [os.path.join(self.bin, "yz-node"), "--instances", str(count), "--threads", str(self.args.yz_threads),
-               "--listen", "127.0.0.1:%d" % first, "--bootstrap", "ws://127.0.0.1:%d/" % self.port_base,
-               "--peer", "ws://127.0.0.1:%d/" % (self.port_base + 1), "--log-level", self.args.yz_log_level,
-               *self.args.yz_node_arg]
-        out = open(os.path.join(self.dir, "shared-nodes.log"), "w")
-        self.shared = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
-        self.all_pids.append(self.shared.pid)
-        for i in range(count):
-            self.nodes.append(("shared#%d" % i, first + i, self.shared.pid))
+        per = self.args.yz_per_process
+        outs = []
+        for start in range(0, count, per):
+            k = min(per, count - start)
+            cmd = [os.path.join(self.bin, "yz-node"), "--instances", str(k),
+                   "--threads", str(min(k, self.args.yz_threads)), "--listen", "127.0.0.1:%d" % (first + start),
+                   "--bootstrap", "ws://127.0.0.1:%d/" % self.port_base,
+                   "--peer", "ws://127.0.0.1:%d/" % (self.port_base + 1), "--log-level", self.args.yz_log_level,
+                   *self.args.yz_node_arg]
+            outs.append(open(os.path.join(self.dir, "shared-nodes-%d.log" % len(outs)), "w"))
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=outs[-1], stderr=outs[-1],
+                                    start_new_session=True)
+            self.shared.append(proc)
+            self.all_pids.append(proc.pid)
+            for i in range(k):
+                self.nodes.append(("shared#%d" % (start + i), first + start + i, proc.pid))
         pool = HttpPool(2.0)
         deadline = t0 + self.args.ready_timeout
         try:
@@ -467,8 +476,9 @@ class YzNet:
                 self.ready_trace.append((round(now, 2), healthy))
                 if healthy == len(self.nodes):
                     break
-                if self.shared.poll() is not None:
-                    raise RuntimeError("yz-node --instances exited with %d (see %s)" % (self.shared.returncode, out.name))
+                for proc, out in zip(self.shared, outs):
+                    if proc.poll() is not None:
+                        raise RuntimeError("yz-node --instances exited with %d (see %s)" % (proc.returncode, out.name))
                 if time.perf_counter() > deadline:
                     raise RuntimeError("yz: %d of %d nodes healthy after %d s" %
                                        (healthy, len(self.nodes), self.args.ready_timeout))
@@ -549,16 +559,18 @@ class YzNet:
         return sum(proc_cpu_s(p) for p in self.all_pids)
 
     def memory(self):
-        if self.shared is not None:
-            # One process for N-2 nodes: its anonymous memory (what the nodes
-            # allocate) per node, like OpenDHT's in-process figure.
+        if self.shared:
+            # The processes of the N-2 nodes: their anonymous memory (what the
+            # nodes allocate) per node, like OpenDHT's in-process figure.
             count = self.n - 2
-            rss, uss, pss = proc_mem_kb(self.shared.pid)
+            mem = [proc_mem_kb(p.pid) for p in self.shared]
+            anon = sum(proc_anon_kb(p.pid) for p in self.shared)
             pool = HttpPool(2.0)
-            links = self.links_per_node(pool, [port for _, port, _ in self.nodes])
+            links = self.links_per_node(pool, [port for name, port, _ in self.nodes if name.startswith("shared#")])
             pool.close()
-            return {"rss_kb": proc_anon_kb(self.shared.pid) / count, "uss_kb": uss / count, "pss_kb": pss / count,
-                    "process_rss_kb": rss, "layout": "shared", "link_ends_per_node": links}
+            return {"rss_kb": anon / count, "uss_kb": sum(m[1] for m in mem) / count,
+                    "pss_kb": sum(m[2] for m in mem) / count, "process_rss_kb": sum(m[0] for m in mem),
+                    "processes": len(self.shared), "layout": "shared", "link_ends_per_node": links}
         m = [proc_mem_kb(pid) for _, _, pid in self.nodes]
         return {
             "rss_kb": sum(x[0] for x in m) / len(m),
@@ -695,12 +707,13 @@ class YzNet:
 
     def stop(self):
         self.pool.close()
-        if self.shared is not None:
-            self.shared.terminate()
+        for proc in self.shared:
+            proc.terminate()
+        for proc in self.shared:
             try:
-                self.shared.wait(timeout=30)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.shared.kill()
+                proc.kill()
         if os.path.exists(os.path.join(self.dir, "cluster.json")):
             r = self.cli("cluster", "down", "--dir", self.dir, timeout=120)
             if r.returncode != 0:
@@ -873,8 +886,9 @@ def figures(res, args):
         if m["yz"].get("layout") == "shared":
             rows.append(("memory per node %s, nodes sharing one process" % label, "KiB", "lower", m["yz"]["rss_kb"],
                          m["OpenDHT"]["inproc_kb_per_node"],
-                         "anonymous RSS / nodes of the process: yz-node --instances N-2 (%.1f links per node) vs "
-                         "OpenDHT's in-process nodes" % m["yz"].get("link_ends_per_node", float("nan"))))
+                         "anonymous RSS / nodes of the yz-node --instances process(es) holding N-2 nodes "
+                         "(%.1f links per node) vs OpenDHT's in-process nodes"
+                         % m["yz"].get("link_ends_per_node", float("nan"))))
             continue
         rows.append(("memory per node %s" % label, "KiB", "lower", m["yz"]["rss_kb"], m["OpenDHT"]["inproc_kb_per_node"],
                      "yz: VmRSS per process; OpenDHT: anonymous RSS growth / nodes of one process"))
@@ -1043,9 +1057,10 @@ Settings (both systems run on this machine at the same time, on 127.0.0.1 only):
                   "                           one yz-node process per node, plus the yz-bootstrap process" % args.yz_log_level
                   if args.yz_layout == "processes" else
                   "layout shared: `yz cluster up --nodes 1 --bridges 0` (yz-bootstrap, genesis, node1: a process each)\n"
-                  "                           and the other N-2 dht nodes in one `yz-node --instances N-2 --threads %d` process\n"
-                  "                           (own port, identity and HTTP API per node; event loops shared), log level %s"
-                  % (args.yz_threads, args.yz_log_level)),
+                  "                           and the other N-2 dht nodes in `yz-node --instances K --threads %d` processes of at\n"
+                  "                           most %d nodes each, as OpenDHT's (own port, identity and HTTP API per node; event\n"
+                  "                           loops shared), log level %s"
+                  % (args.yz_threads, args.yz_per_process, args.yz_log_level)),
         sizes=",".join(str(s) for s in args.sizes), yzlog=args.yz_log_level,
         yzargs=("; extra node args: " + " ".join(args.yz_node_arg)) if args.yz_node_arg else "",
         yzport=args.yz_port, yzbin=args.yz_bin, odv=sh("dpkg-query -W -f='${Version}' python3-opendht"),
@@ -1178,6 +1193,8 @@ def main():
                          "yz-node --instances process, as OpenDHT's nodes share one")
     ap.add_argument("--yz-threads", type=int, default=2,
                     help="event-loop threads of the shared process (--yz-layout shared; default 2 = the cores)")
+    ap.add_argument("--yz-per-process", type=int, default=250,
+                    help="yz nodes per yz-node --instances process (--yz-layout shared; default 250, as OpenDHT's)")
     ap.add_argument("--yz-shared-nodes", type=int, default=50,
                     help="yz nodes in one process (yz-node --instances) for the shared-process memory figure; "
                          "0 or 1 skips it (default 50)")

@@ -413,6 +413,7 @@ void Engine::Impl::on_ready(Link& link, LinkHandshake& handshake, Millis now) {
       set_kept(link, true);
     }
     trim_kept_links();
+    hold_query_cap(id, now);  // this link, or one it demoted, may be one query link too many
     observe_peer(link, now);
     if (sends_neighbours(link)) send_neighbours(link, kept_neighbours(), now);
   } else if (link.role == Role::bootstrap) {

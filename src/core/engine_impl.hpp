@@ -335,6 +335,14 @@ struct Engine::Impl {
   void send_early(Link& link, QueuedRequest& queued, Millis now);
   std::uint32_t next_free_request_id(Link& link) const;
   bool has_pending(LinkId link) const;  // requests on this link wait for an answer
+  // Closes the query link (not kept, not a client's) idle longest, other than
+  // `spare`, to make room under max_query_links. False when every one is busy.
+  bool recycle_query_link(LinkId spare, Millis now);
+  // max_query_links bounds query links in both directions, since every link is
+  // an open file (docs/operations.md "Open files"): links other servers open to
+  // this node and kept links demoted to query links count like its own dials,
+  // and past the cap the idlest idle ones close (never `spare`, nor busy ones).
+  void hold_query_cap(LinkId spare, Millis now);
   // The link stops taking new requests and is no longer kept; it closes once
   // the requests already on it are answered.
   void drain(Link& link);

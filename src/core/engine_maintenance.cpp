@@ -135,6 +135,7 @@ void Engine::Impl::apply_connection_policy(Millis now) {
     }
   }
   trim_kept_links();
+  hold_query_cap(0, now);
 }
 
 void Engine::Impl::trim_kept_links() {

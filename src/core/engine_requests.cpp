@@ -63,24 +63,33 @@ void Engine::Impl::request(const Contact& to, Message message, Millis now, Reply
   // dials are departed nodes, and routing to them floods the network for nothing
   // (measured in the simulator). The contact is backed off instead.
   // Room for one more query link: close the longest-idle one without work if needed.
-  if (tally().query >= cfg.max_query_links) {
-    const Link* idlest = nullptr;
-    for (const auto& [id, link] : links) {
-      if (link.kept || (link.phase == Link::Phase::ready && !dialable(link))) continue;
-      // Busy: requests wait for an answer on it, or in its handshake.
-      bool busy = link.phase != Link::Phase::ready || has_pending(id);
-      if (!busy && (!idlest || link.last_request < idlest->last_request)) idlest = &link;
-    }
-    if (!idlest) {
-      return handler(ReplyOutcome{nullptr, "all " + std::to_string(cfg.max_query_links) +
-                                               " query links are busy; raise max_query_links"},
-                     now);
-    }
-    close_link(idlest->id, CloseCode::surplus_link, "query link recycled for a new lookup", now);
+  if (tally().query >= cfg.max_query_links && !recycle_query_link(0, now)) {
+    return handler(ReplyOutcome{nullptr, "all " + std::to_string(cfg.max_query_links) +
+                                             " query links are busy; raise max_query_links"},
+                   now);
   }
   if (cfg.metrics_enabled) ++metrics.routed.via_dial;
   LinkId id = dial(plan.address, to.id, false, false, now);
   request_on_link(links.at(id), std::move(message), now, std::move(handler));
+}
+
+bool Engine::Impl::recycle_query_link(LinkId spare, Millis now) {
+  const Link* idlest = nullptr;
+  for (const auto& [id, link] : links) {
+    if (id == spare || link.kept || (link.phase == Link::Phase::ready && !dialable(link))) continue;
+    // Busy: requests wait for an answer on it, or in its handshake.
+    bool busy = link.phase != Link::Phase::ready || has_pending(id);
+    if (!busy && (!idlest || link.last_request < idlest->last_request)) idlest = &link;
+  }
+  if (!idlest) return false;
+  close_link(idlest->id, CloseCode::surplus_link, "query link recycled: this node holds max_query_links query links", now);
+  return true;
+}
+
+void Engine::Impl::hold_query_cap(LinkId spare, Millis now) {
+  if (cfg.max_query_links == 0) return;  // the node routes instead of dialling, and leaves links to it alone
+  while (tally().query > cfg.max_query_links && recycle_query_link(spare, now)) {
+  }
 }
 
 void Engine::Impl::request_on_link(Link& link, Message message, Millis now, ReplyHandler handler) {

@@ -61,7 +61,7 @@ SettingsOutcome runtime_options_from(const NodeSettings& settings, Program progr
 // loops' epoll and wake-up descriptors, logs), and per node for its listener
 // and HTTP API sessions, on top of its links.
 inline constexpr std::uint64_t kOpenFilesPerProcess = 128;
-inline constexpr std::uint64_t kOpenFilesPerNode = 9;
+inline constexpr std::uint64_t kOpenFilesPerNode = 16;
 
 // Fits the nodes of `out` into `open_files` descriptors (the process's
 // RLIMIT_NOFILE): each node's share, less kOpenFilesPerNode and its kept

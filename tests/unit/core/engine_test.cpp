@@ -159,6 +159,32 @@ TEST(Engine, ClientQueryLinksCloseSoonServerQueryLinksStay) {
       << "a server keeps its query links for query_link_idle";
 }
 
+// Every link is an open file, so max_query_links bounds the links a node
+// holds beyond its kept ones in both directions: links other servers open to
+// it count too, and past the cap the idlest idle one closes. Before, only the
+// node's own dials were bounded, and nodes that many lookups passed through
+// held links without limit (a process of 498 nodes ran out of open files).
+TEST(Engine, QueryLinksStayWithinTheCapInBothDirections) {
+  Harness net;
+  EngineConfig config;
+  config.max_query_links = 4;
+  build_network(net, 30, config);
+  net.run_for(20'000);
+  SeededRandom rng(5);
+  std::size_t most = 0;
+  for (std::size_t from = 2; from < net.size(); ++from) {
+    for (int trial = 0; trial < 3; ++trial) {
+      NodeId target;
+      rng.fill(target.bytes.data(), target.bytes.size());
+      ASSERT_TRUE(find_on(net, from, target, 500).ok);
+      for (std::size_t i = 1; i < net.size(); ++i) {
+        most = std::max(most, net[i].engine->status(net.now()).query_links);
+      }
+    }
+  }
+  EXPECT_LE(most, config.max_query_links);
+}
+
 // A request that waits for a new link goes out right behind the dialer's
 // Auth instead of after the peer's: with 5 ms links a ping over a fresh link
 // takes connect, Hello, Auth + Ping, Pong = 20 ms, not 25 ms. Every peer in the

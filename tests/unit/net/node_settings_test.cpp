@@ -181,15 +181,15 @@ TEST(NodeSettings, QueryLinksOfNodesSharingAProcessFitItsOpenFiles) {
   ASSERT_TRUE(out.options) << out.error;
   fit_open_files(out, 20'000);
   ASSERT_TRUE(out.options) << out.error;
-  // (20000 - 128) / 498 = 39 per node, less 9 (listener, HTTP) and 8 kept links.
-  for (const auto& one : out.instances) EXPECT_EQ(one.engine.max_query_links, 22u);
-  EXPECT_EQ(out.options->engine.max_query_links, 22u);
+  // (20000 - 128) / 498 = 39 per node, less 16 (listener, HTTP) and 8 kept links.
+  for (const auto& one : out.instances) EXPECT_EQ(one.engine.max_query_links, 15u);
+  EXPECT_EQ(out.options->engine.max_query_links, 15u);
   ASSERT_EQ(out.warnings.size(), 1u);
   EXPECT_EQ(out.warnings[0],
-            "498 nodes share the open-file limit of 20000 (ulimit -n): each keeps at most 22 query links instead of "
+            "498 nodes share the open-file limit of 20000 (ulimit -n): each keeps at most 15 query links instead of "
             "128 (--max-query-links); raise the limit to keep more");
   // All of them at most the limit, with every link open.
-  std::uint64_t most = kOpenFilesPerProcess + 498 * (kOpenFilesPerNode + 8 + 22);
+  std::uint64_t most = kOpenFilesPerProcess + 498 * (kOpenFilesPerNode + 8 + 15);
   EXPECT_LE(most, 20'000u);
 }
 
@@ -204,7 +204,7 @@ TEST(NodeSettings, ANodeWithRoomForItsQueryLinksIsLeftAlone) {
   s.instances = 5;
   s.max_query_links = 0;  // routes instead of dialling: nothing to lower
   out = runtime_options_from(s, Program::node);
-  fit_open_files(out, 300);
+  fit_open_files(out, 400);
   ASSERT_TRUE(out.options) << out.error;
   EXPECT_TRUE(out.warnings.empty());
 }
@@ -218,7 +218,7 @@ TEST(NodeSettings, TooManyNodesForTheOpenFileLimitIsAnErrorNamingTheFix) {
   EXPECT_FALSE(out.options);
   EXPECT_TRUE(out.instances.empty());
   EXPECT_EQ(out.error,
-            "1000 nodes need at least 17128 open files for their listeners and 8 kept links each, above the "
+            "1000 nodes need at least 24128 open files for their listeners and 8 kept links each, above the "
             "open-file limit of 10000 (ulimit -n): raise the limit or run fewer nodes per process (--instances)");
   // The bootstrap server has no query links to budget.
   NodeSettings b;
