@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "net/node_runtime.hpp"
-#include "net/open_files.hpp"
 #include "net/node_settings.hpp"
+#include "net/open_files.hpp"
 
 int main(int argc, char** argv) {
   using yz::net::NodeSettings;

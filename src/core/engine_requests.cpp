@@ -82,7 +82,8 @@ bool Engine::Impl::recycle_query_link(LinkId spare, Millis now) {
     if (!busy && (!idlest || link.last_request < idlest->last_request)) idlest = &link;
   }
   if (!idlest) return false;
-  close_link(idlest->id, CloseCode::surplus_link, "query link recycled: this node holds max_query_links query links", now);
+  close_link(idlest->id, CloseCode::surplus_link, "query link recycled: this node holds max_query_links query links",
+             now);
   return true;
 }
 
