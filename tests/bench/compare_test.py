@@ -12,10 +12,10 @@ through tests/bench/run.sh under Debian's /usr/bin/python3.
 import csv
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -111,11 +111,12 @@ class SmallRun(unittest.TestCase):
 
     def test_both_systems_measured_and_written(self):
         out = tempfile.mkdtemp(prefix="yz-bench-test-")
+        self.addCleanup(shutil.rmtree, out, True)
         cmd = [sys.executable, os.path.join(ROOT, "bench", "compare", "compare.py"),
                "--yz-bin", os.environ["YZ_BIN_DIR"], "--sizes", "8", "--rounds", "2", "--pairs", "4",
                "--lookups", "2", "--warmup", "1", "--concurrency", "2", "--duration", "1", "--tp-rounds", "1",
                "--settle", "0.5", "--yz-shared-nodes", "3", "--yz-layout", "shared", "--yz-port", "26100",
-               "--odht-port", "26600", "--seed", "7", "--out", out, "--name", "small"]
+               "--odht-port", "26600", "--odht-ready-timeout", "30", "--seed", "7", "--out", out, "--name", "small"]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         self.assertEqual(run.returncode, 0, run.stdout[-3000:] + run.stderr[-3000:])
         for ext in ("csv", "md", "json"):
