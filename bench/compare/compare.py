@@ -390,8 +390,8 @@ class YzNet:
     def start(self):
         # N DHT nodes = 1 genesis + (N-1) dht nodes; no bridges (bridges are DHT
         # nodes too, but exist to onboard browsers); plus the bootstrap server.
-        # Layout "shared": the cluster is the bootstrap server and the genesis,
-        # and the N-1 dht nodes run in one `yz-node --instances` process.
+        # Layout "shared": the cluster is the bootstrap server, the genesis and
+        # one dht node; the other N-2 run in `yz-node --instances` processes.
         self.shared = []
         if self.args.yz_layout == "shared":
             return self.start_shared()
@@ -1210,6 +1210,8 @@ def main():
     args.sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     if any(s < 4 for s in args.sizes):
         ap.error("sizes must be at least 4")
+    if args.yz_per_process < 1:
+        ap.error("--yz-per-process must be at least 1 (got %d)" % args.yz_per_process)
     seed = args.seed if args.seed is not None else int(time.time())
     rnd = random.Random(seed)
 
